@@ -1,0 +1,276 @@
+//! The device side of an exchange: what to send, and applying the answer in one transaction
+//! (acknowledged edits leave the outbox, refused ones are kept with their reason, the page of
+//! changes and the new cursor land together, so an interrupted pull resumes where it stopped).
+
+use super::{meta, LocalStore};
+use crate::error::Result;
+use crate::model::Fields;
+use crate::protocol::{Edit, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST, PROTOCOL_VERSION};
+use rusqlite::{params, Transaction};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Tolerated skew before the app warns about the device clock.
+pub const CLOCK_WARNING_MS: i64 = 5 * 60 * 1000;
+
+/// What one applied response changed on the device.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Applied {
+    pub acknowledged: u64,
+    pub refused: u64,
+    pub pulled: u64,
+    pub removed: u64,
+}
+
+impl LocalStore {
+    /// The next request: pending edits (oldest first, at most `max_edits`), cursor, clock.
+    pub fn build_request(
+        &self,
+        page_limit: u32,
+        max_edits: usize,
+        bundle: bool,
+    ) -> Result<SyncRequest> {
+        let e = self.require_enrollment()?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT device_seq, kind, id, hlc, base_seq, fields FROM outbox
+             ORDER BY device_seq LIMIT ?1",
+        )?;
+        let limit = max_edits.min(MAX_EDITS_PER_REQUEST) as i64;
+        let rows = st.query_map([limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let bad = crate::CoreError::BadData;
+        let mut edits = Vec::new();
+        for row in rows {
+            let (seq, kind, id, hlc, base_seq, fields) = row?;
+            edits.push(Edit {
+                device_seq: seq as u64,
+                kind: kind.parse().map_err(bad)?,
+                id: Uuid::parse_str(&id).map_err(|e| bad(e.to_string()))?,
+                hlc: hlc.parse().map_err(bad)?,
+                base_seq,
+                fields: serde_json::from_str(&fields)?,
+            });
+        }
+        Ok(SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: e.device_id,
+            device_clock_ms: self.clock.now_ms(),
+            cursor: meta::get_i64(&self.conn, "cursor")?,
+            edits,
+            page_limit,
+            bundle,
+        })
+    }
+
+    /// Apply a response in one transaction.
+    pub fn apply_response(&mut self, resp: &SyncResponse) -> Result<Applied> {
+        let now = self.clock.now_ms();
+        let tx = self.conn.transaction()?;
+        let mut applied = Applied::default();
+        for r in &resp.refused {
+            if move_to_refused(&tx, r.device_seq as i64, &r.problem, now)? {
+                applied.refused += 1;
+            }
+        }
+        applied.acknowledged = tx.execute(
+            "DELETE FROM outbox WHERE device_seq <= ?1",
+            [resp.acked_through as i64],
+        )? as u64;
+        let any_pending: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+        // Changes and exits in server order: a record that left and came back ends up present.
+        let mut order: Vec<(i64, Option<usize>, Option<usize>)> = resp
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.seq, Some(i), None))
+            .chain(
+                resp.exits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| (x.seq, None, Some(i))),
+            )
+            .collect();
+        order.sort_by_key(|(seq, _, _)| *seq);
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
+                     posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
+                     fields = excluded.fields, seq = excluded.seq",
+            )?;
+            for (_, change, exit) in order {
+                if let Some(x) = exit.map(|i| &resp.exits[i]) {
+                    applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+                    continue;
+                }
+                let Some(c) = change.map(|i| &resp.changes[i]) else {
+                    continue;
+                };
+                let mut fields = c.fields.clone();
+                if any_pending {
+                    overlay_pending(&tx, c.id, &mut fields)?;
+                }
+                let parent = c
+                    .kind
+                    .parent_fields()
+                    .iter()
+                    .find_map(|f| fields.get(*f).and_then(Value::as_str).map(str::to_string));
+                upsert.execute(params![
+                    c.id.to_string(),
+                    c.kind.as_str(),
+                    c.posyandu_id.map(|p| p.to_string()),
+                    parent,
+                    serde_json::to_string(&fields)?,
+                    c.seq
+                ])?;
+                applied.pulled += 1;
+            }
+        }
+        meta::set(&tx, "cursor", &resp.cursor.to_string())?;
+        meta::set(&tx, "last_sync_ms", &resp.server_clock_ms.to_string())?;
+        meta::set(&tx, "clock_offset_ms", &resp.clock_offset_ms.to_string())?;
+        meta::set(
+            &tx,
+            "clock_warning",
+            if resp.clock_warning { "1" } else { "0" },
+        )?;
+        // Later local edits must sort after what the server has decided.
+        let hlc = meta::last_hlc(&tx)?;
+        if resp.server_clock_ms > hlc.millis {
+            let seen = crate::hlc::Hlc {
+                millis: resp.server_clock_ms,
+                counter: 0,
+                node: hlc.node,
+            };
+            meta::set(&tx, "hlc", &seen.to_string())?;
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+}
+
+/// Re-apply the fields of edits still waiting in the outbox on top of a pulled version, so the
+/// device keeps showing what its person entered until the server has decided.
+fn overlay_pending(tx: &Transaction, id: Uuid, fields: &mut Fields) -> Result<()> {
+    let mut st =
+        tx.prepare_cached("SELECT fields FROM outbox WHERE id = ?1 ORDER BY device_seq")?;
+    let rows = st.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+    for row in rows {
+        let edit: Fields = serde_json::from_str(&row?)?;
+        for (k, v) in edit {
+            if v.is_null() {
+                fields.remove(&k);
+            } else {
+                fields.insert(k, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keep a refused edit with its reason and undo it locally (unless a later pending edit wrote
+/// the same field). Returns false if the edit is not (or no longer) in the outbox.
+fn move_to_refused(
+    tx: &Transaction,
+    seq: i64,
+    p: &crate::error::Problem,
+    now: i64,
+) -> Result<bool> {
+    let row: Option<(String, String, String, String)> =
+        rusqlite::OptionalExtension::optional(tx.query_row(
+            "SELECT kind, id, fields, prev FROM outbox WHERE device_seq = ?1",
+            [seq],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        ))?;
+    let Some((kind, id, fields, prev)) = row else {
+        return Ok(false);
+    };
+    tx.execute(
+        "INSERT OR REPLACE INTO refused(device_seq, kind, id, fields, code, message, message_en, refused_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![seq, kind, id, fields, p.code, p.message, p.message_en, now],
+    )?;
+    tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [seq])?;
+    let prev: Fields = serde_json::from_str(&prev)?;
+    let later_fields: Vec<String> = {
+        let mut st =
+            tx.prepare_cached("SELECT fields FROM outbox WHERE id = ?1 AND device_seq > ?2")?;
+        let rows = st.query_map(params![id, seq], |r| r.get::<_, String>(0))?;
+        let mut names = Vec::new();
+        for row in rows {
+            let f: Fields = serde_json::from_str(&row?)?;
+            names.extend(f.keys().cloned());
+        }
+        names
+    };
+    let current: Option<(String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
+        "SELECT fields, seq FROM records WHERE id = ?1",
+        [&id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))?;
+    let Some((current, rec_seq)) = current else {
+        return Ok(true);
+    };
+    let was_new = prev.get("__new") == Some(&Value::Bool(true));
+    if was_new && later_fields.is_empty() && rec_seq == 0 {
+        tx.execute("DELETE FROM records WHERE id = ?1", [&id])?;
+        return Ok(true);
+    }
+    let mut cur: Fields = serde_json::from_str(&current)?;
+    for (k, v) in prev {
+        if k == "__new" || later_fields.contains(&k) {
+            continue;
+        }
+        if v.is_null() {
+            cur.remove(&k);
+        } else {
+            cur.insert(k, v);
+        }
+    }
+    tx.execute(
+        "UPDATE records SET fields = ?1 WHERE id = ?2",
+        params![serde_json::to_string(&cur)?, id],
+    )?;
+    Ok(true)
+}
+
+/// A record left this device's scope: pending edits to it become refused edits (kept, with the
+/// reason), and the record itself goes, with its dependents.
+fn remove_out_of_scope(tx: &Transaction, id: Uuid, now: i64) -> Result<u64> {
+    let problem = crate::error::Problem::new(
+        "out_of_scope",
+        None,
+        "Data ini sudah pindah ke posyandu lain; perubahan tidak dikirim".into(),
+        "This record moved to another posyandu; the change was not sent".into(),
+    );
+    let mut removed = 0;
+    let mut queue = vec![id.to_string()];
+    while let Some(id) = queue.pop() {
+        let seqs: Vec<i64> = {
+            let mut st = tx.prepare_cached("SELECT device_seq FROM outbox WHERE id = ?1")?;
+            let rows = st.query_map([&id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for s in seqs {
+            move_to_refused(tx, s, &problem, now)?;
+        }
+        let kids: Vec<String> = {
+            let mut st = tx.prepare_cached("SELECT id FROM records WHERE parent_id = ?1")?;
+            let rows = st.query_map([&id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        queue.extend(kids);
+        removed += tx.execute("DELETE FROM records WHERE id = ?1", [&id])? as u64;
+    }
+    Ok(removed)
+}

@@ -1,0 +1,161 @@
+//! Making edits on the device: the record change and its outbox entry in one transaction.
+
+use super::{meta, scope_of, ConnLookup, LocalStore};
+use crate::error::{CoreError, Problem, Result};
+use crate::model::{validate_record, Fields, Kind, Warning};
+use crate::protocol::Role;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EditOutcome {
+    pub id: Uuid,
+    pub device_seq: u64,
+    pub warnings: Vec<Warning>,
+}
+
+fn refuse(code: &str, id: String, en: String) -> CoreError {
+    CoreError::invalid(Problem::new(code, None, id, en))
+}
+
+impl LocalStore {
+    /// Create a record. Returns its new UUIDv7 id.
+    pub fn create(&mut self, kind: Kind, fields: Fields) -> Result<EditOutcome> {
+        self.write(kind, Uuid::now_v7(), fields, true)
+    }
+
+    /// Change some fields of an existing record (`null` clears a field).
+    pub fn update(&mut self, kind: Kind, id: Uuid, fields: Fields) -> Result<EditOutcome> {
+        self.write(kind, id, fields, false)
+    }
+
+    fn write(
+        &mut self,
+        kind: Kind,
+        id: Uuid,
+        changes: Fields,
+        create: bool,
+    ) -> Result<EditOutcome> {
+        if changes.is_empty() {
+            return Err(refuse(
+                "nothing_to_change",
+                "Tidak ada yang diubah".into(),
+                "Nothing to change".into(),
+            ));
+        }
+        if kind.is_master() {
+            return Err(refuse(
+                "master_data_readonly",
+                format!("Data {kind} hanya dibuat di server puskesmas"),
+                format!("{kind} records are made on the puskesmas server only"),
+            ));
+        }
+        let enrollment = self.enrollment()?;
+        if let Some(e) = &enrollment {
+            if e.role == Role::Coordinator {
+                return Err(refuse(
+                    "read_only_role",
+                    "Koordinator hanya dapat membaca dan membuat laporan".into(),
+                    "Coordinators can read and report only".into(),
+                ));
+            }
+            if kind.is_review() && e.role == Role::Kader {
+                return Err(refuse(
+                    "forbidden_for_role",
+                    "Hanya bidan yang dapat menyelesaikan konflik dan duplikat".into(),
+                    "Only a bidan can resolve conflicts and duplicates".into(),
+                ));
+            }
+        }
+        let now = self.clock.now_ms();
+        let today = self.today();
+        let tx = self.conn.transaction()?;
+        let current: Option<(String, String)> = tx
+            .query_row(
+                "SELECT kind, fields FROM records WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let mut fields: Fields = match (&current, create) {
+            (Some(_), true) => {
+                return Err(refuse(
+                    "already_exists",
+                    format!("Data {id} sudah ada"),
+                    format!("Record {id} already exists"),
+                ))
+            }
+            (None, false) => return Err(CoreError::NotFound(format!("{kind} {id}"))),
+            (Some((k, _)), false) if k != kind.as_str() => {
+                return Err(CoreError::NotFound(format!("{kind} {id}")))
+            }
+            (Some((_, f)), false) => serde_json::from_str(f)?,
+            (None, true) => Fields::new(),
+        };
+        let mut prev = Fields::new();
+        for (k, v) in &changes {
+            prev.insert(k.clone(), fields.get(k).cloned().unwrap_or(Value::Null));
+            if v.is_null() {
+                fields.remove(k);
+            } else {
+                fields.insert(k.clone(), v.clone());
+            }
+        }
+        if create {
+            prev.insert("__new".into(), Value::Bool(true));
+        }
+        let warnings =
+            validate_record(kind, &fields, &ConnLookup(&tx), today).map_err(CoreError::Invalid)?;
+        let (posyandu, parent) = scope_of(&tx, kind, &fields)?;
+        if let (Some(e), Some(p)) = (&enrollment, posyandu) {
+            if e.role == Role::Kader && e.posyandu_id != Some(p) {
+                return Err(refuse(
+                    "out_of_scope",
+                    "Data ini milik posyandu lain".into(),
+                    "This record belongs to another posyandu".into(),
+                ));
+            }
+        }
+        let device = enrollment.map(|e| e.device_id).unwrap_or_else(Uuid::nil);
+        let hlc = meta::last_hlc(&tx)?.tick(now, device);
+        meta::set(&tx, "hlc", &hlc.to_string())?;
+        let device_seq = meta::get_i64(&tx, "next_device_seq")?.max(1);
+        meta::set(&tx, "next_device_seq", &(device_seq + 1).to_string())?;
+        let base_seq = meta::get_i64(&tx, "cursor")?;
+        tx.execute(
+            "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)
+             ON CONFLICT(id) DO UPDATE SET posyandu_id = excluded.posyandu_id,
+                 parent_id = excluded.parent_id, fields = excluded.fields",
+            params![
+                id.to_string(),
+                kind.as_str(),
+                posyandu.map(|p| p.to_string()),
+                parent.map(|p| p.to_string()),
+                serde_json::to_string(&fields)?
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO outbox(device_seq, kind, id, hlc, base_seq, fields, prev, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                device_seq,
+                kind.as_str(),
+                id.to_string(),
+                hlc.to_string(),
+                base_seq,
+                serde_json::to_string(&changes)?,
+                serde_json::to_string(&prev)?,
+                now
+            ],
+        )?;
+        tx.commit()?;
+        Ok(EditOutcome {
+            id,
+            device_seq: device_seq as u64,
+            warnings,
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! Small key-value state of the device: enrollment, cursor, clock, counters.
+
+use super::LocalStore;
+use crate::error::{CoreError, Result};
+use crate::hlc::Hlc;
+use crate::protocol::Role;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What enrolling gave this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub server_url: String,
+    pub device_id: Uuid,
+    pub token: String,
+    pub role: Role,
+    pub user: String,
+    pub puskesmas_id: Uuid,
+    pub posyandu_id: Option<Uuid>,
+}
+
+/// Where this device stands with the server.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncState {
+    pub pending_edits: u64,
+    pub cursor: i64,
+    /// Server clock (ms) of the last successful exchange.
+    pub last_sync_ms: Option<i64>,
+    pub clock_offset_ms: i64,
+    pub clock_warning: bool,
+    pub refused_edits: u64,
+}
+
+pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn get_i64(conn: &Connection, key: &str) -> Result<i64> {
+    Ok(get(conn, key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+pub(crate) fn last_hlc(conn: &Connection) -> Result<Hlc> {
+    Ok(get(conn, "hlc")?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(Hlc::ZERO))
+}
+
+impl LocalStore {
+    pub fn enrollment(&self) -> Result<Option<Enrollment>> {
+        get(&self.conn, "enrollment")?
+            .map(|s| serde_json::from_str(&s).map_err(CoreError::from))
+            .transpose()
+    }
+
+    pub fn require_enrollment(&self) -> Result<Enrollment> {
+        self.enrollment()?.ok_or(CoreError::NotEnrolled)
+    }
+
+    pub fn set_enrollment(&self, e: &Enrollment) -> Result<()> {
+        set(&self.conn, "enrollment", &serde_json::to_string(e)?)
+    }
+
+    pub fn sync_state(&self) -> Result<SyncState> {
+        let c = &self.conn;
+        Ok(SyncState {
+            pending_edits: self.pending_count()?,
+            cursor: get_i64(c, "cursor")?,
+            last_sync_ms: get(c, "last_sync_ms")?.and_then(|v| v.parse().ok()),
+            clock_offset_ms: get_i64(c, "clock_offset_ms")?,
+            clock_warning: get(c, "clock_warning")?.as_deref() == Some("1"),
+            refused_edits: c
+                .query_row("SELECT COUNT(*) FROM refused", [], |r| r.get::<_, i64>(0))?
+                as u64,
+        })
+    }
+}

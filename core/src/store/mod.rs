@@ -1,0 +1,265 @@
+//! The device's local store: a SQLite file (WAL) holding the records in this device's scope, the
+//! outbox of edits not yet acknowledged, the edits the server refused, and the sync state.
+
+mod apply;
+mod edit;
+mod meta;
+mod schema;
+
+pub use apply::{Applied, CLOCK_WARNING_MS};
+pub use edit::EditOutcome;
+pub use meta::{Enrollment, SyncState};
+
+use crate::error::Result;
+use crate::hlc::{Clock, SystemClock};
+use crate::model::{Fields, Kind, Lookup};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub struct LocalStore {
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+}
+
+/// A record as the device holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub posyandu_id: Option<Uuid>,
+    pub fields: Fields,
+    /// Edits to this record not yet acknowledged by the server.
+    pub pending: u32,
+}
+
+/// An edit the server refused, as the device keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RefusedEdit {
+    pub device_seq: u64,
+    pub kind: Kind,
+    pub id: Uuid,
+    pub fields: Fields,
+    pub code: String,
+    pub message: String,
+    pub message_en: String,
+    pub refused_ms: i64,
+}
+
+pub(crate) fn open_conn(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    schema::MIGRATIONS.to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+impl LocalStore {
+    /// Open (creating if needed) the store in `dir` (file `sinergi.db`).
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with_clock(dir, Arc::new(SystemClock))
+    }
+
+    pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let conn = open_conn(&dir.join("sinergi.db"))?;
+        Ok(LocalStore { conn, clock })
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// Today as this device's clock sees it (for "date in the future" checks).
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::DateTime::from_timestamp_millis(self.clock.now_ms())
+            .map(|d| d.date_naive())
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, id: Uuid) -> Result<Option<Record>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT r.kind, r.posyandu_id, r.fields,
+                    (SELECT COUNT(*) FROM outbox o WHERE o.id = r.id)
+             FROM records r WHERE r.id = ?1",
+        )?;
+        st.query_row([id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+            ))
+        })
+        .optional()?
+        .map(|(k, p, f, n)| to_record(id, &k, p, &f, n))
+        .transpose()
+    }
+
+    /// All records of one kind, in creation order (ids are UUIDv7).
+    pub fn list(&self, kind: Kind) -> Result<Vec<Record>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT r.id, r.posyandu_id, r.fields,
+                    (SELECT COUNT(*) FROM outbox o WHERE o.id = r.id)
+             FROM records r WHERE r.kind = ?1 ORDER BY r.id",
+        )?;
+        let rows = st.query_map([kind.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, p, f, n) = row?;
+            let id = Uuid::parse_str(&id).map_err(|e| crate::CoreError::BadData(e.to_string()))?;
+            out.push(to_record(id, kind.as_str(), p, &f, n)?);
+        }
+        Ok(out)
+    }
+
+    /// Records whose parent is `parent` (a child's measurements, a woman's pregnancies, ...).
+    pub fn children_of(&self, parent: Uuid, kind: Kind) -> Result<Vec<Record>> {
+        self.list_ids_by_parent(parent, kind)?
+            .into_iter()
+            .filter_map(|id| self.get(id).transpose())
+            .collect()
+    }
+
+    fn list_ids_by_parent(&self, parent: Uuid, kind: Kind) -> Result<Vec<Uuid>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id FROM records WHERE parent_id = ?1 AND kind = ?2 ORDER BY id",
+        )?;
+        let ids = st
+            .query_map(params![parent.to_string(), kind.as_str()], |r| {
+                r.get::<_, String>(0)
+            })?
+            .filter_map(|s| s.ok().and_then(|s| Uuid::parse_str(&s).ok()))
+            .collect();
+        Ok(ids)
+    }
+
+    pub fn count(&self, kind: Kind) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE kind = ?1",
+            [kind.as_str()],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    pub fn refused(&self) -> Result<Vec<RefusedEdit>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT device_seq, kind, id, fields, code, message, message_en, refused_ms
+             FROM refused ORDER BY device_seq",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, i64>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, kind, id, fields, code, message, message_en, refused_ms) = row?;
+            out.push(RefusedEdit {
+                device_seq: seq as u64,
+                kind: kind.parse().map_err(crate::CoreError::BadData)?,
+                id: Uuid::parse_str(&id).map_err(|e| crate::CoreError::BadData(e.to_string()))?,
+                fields: serde_json::from_str(&fields)?,
+                code,
+                message,
+                message_en,
+                refused_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The raw connection, for the report and export code in this crate.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn to_record(
+    id: Uuid,
+    kind: &str,
+    posyandu: Option<String>,
+    fields: &str,
+    pending: u32,
+) -> Result<Record> {
+    Ok(Record {
+        id,
+        kind: kind.parse().map_err(crate::CoreError::BadData)?,
+        posyandu_id: posyandu.and_then(|p| Uuid::parse_str(&p).ok()),
+        fields: serde_json::from_str(fields)?,
+        pending,
+    })
+}
+
+/// Record lookups inside a transaction (validation reads what the transaction sees).
+pub(crate) struct ConnLookup<'a>(pub &'a Connection);
+
+impl Lookup for ConnLookup<'_> {
+    fn fields_of(&self, kind: Kind, id: Uuid) -> Option<Fields> {
+        self.0
+            .query_row(
+                "SELECT fields FROM records WHERE id = ?1 AND kind = ?2",
+                params![id.to_string(), kind.as_str()],
+                |r| r.get::<_, String>(0),
+            )
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+    }
+}
+
+/// The posyandu a record belongs to: its own `posyandu_id`, or its parent's scope.
+/// Returns (posyandu, parent id).
+pub(crate) fn scope_of(
+    conn: &Connection,
+    kind: Kind,
+    fields: &Fields,
+) -> Result<(Option<Uuid>, Option<Uuid>)> {
+    let own = |k: &str| {
+        fields
+            .get(k)
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())
+    };
+    if kind == Kind::Posyandu {
+        return Ok((None, None));
+    }
+    for pf in kind.parent_fields() {
+        if let Some(parent) = own(pf) {
+            let p: Option<Option<String>> = conn
+                .query_row(
+                    "SELECT posyandu_id FROM records WHERE id = ?1",
+                    [parent.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let posyandu = p.flatten().and_then(|s| Uuid::parse_str(&s).ok());
+            return Ok((posyandu, Some(parent)));
+        }
+    }
+    Ok((own("posyandu_id"), None))
+}

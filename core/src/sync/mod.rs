@@ -1,0 +1,188 @@
+//! The sync client: the loop that pushes the outbox and pulls pages until the device is up to
+//! date, over any `Transport` (HTTP, or in-process for simulations), and the file bundles that
+//! carry the same exchange where no link ever appears.
+
+mod http;
+
+pub use http::HttpTransport;
+
+use crate::error::{CoreError, Result};
+use crate::protocol::{
+    Bundle, EnrollRequest, EnrollResponse, SyncRequest, SyncResponse, DEFAULT_PAGE,
+    MAX_EDITS_PER_REQUEST,
+};
+use crate::store::{Enrollment, LocalStore};
+use serde::Serialize;
+use std::path::Path;
+
+/// One exchange with a server. Implemented by the HTTP client and by in-process test transports.
+pub trait Transport {
+    fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse>;
+    fn exchange(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse>;
+}
+
+/// What a sync did, as the CLI and the app report it.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct SyncReport {
+    pub pushed: u64,
+    pub acknowledged: u64,
+    pub pulled: u64,
+    pub removed: u64,
+    pub conflicts: u64,
+    pub refused: u64,
+    pub requests: u64,
+    pub clock_offset_ms: i64,
+    pub clock_warning: bool,
+    pub cursor: i64,
+    pub complete: bool,
+}
+
+/// Options of one sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    pub page_limit: u32,
+    /// Stop after this many exchanges (a partial pull resumes next time).
+    pub max_requests: Option<u64>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            page_limit: DEFAULT_PAGE,
+            max_requests: None,
+        }
+    }
+}
+
+/// Enroll this device: log in once, keep the token, then pull everything in scope.
+pub fn enroll(
+    store: &mut LocalStore,
+    transport: &dyn Transport,
+    server_url: &str,
+    req: &EnrollRequest,
+    progress: &mut dyn FnMut(&SyncReport),
+) -> Result<(Enrollment, SyncReport)> {
+    if let Some(e) = store.enrollment()? {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "already_enrolled",
+            None,
+            format!(
+                "Perangkat sudah terdaftar di {} sebagai {}",
+                e.server_url, e.user
+            ),
+            format!("Device already enrolled at {} as {}", e.server_url, e.user),
+        )));
+    }
+    let r = transport.enroll(req)?;
+    let e = Enrollment {
+        server_url: server_url.trim_end_matches('/').to_string(),
+        device_id: r.device_id,
+        token: r.token,
+        role: r.role,
+        user: r.user,
+        puskesmas_id: r.puskesmas_id,
+        posyandu_id: r.posyandu_id,
+    };
+    store.set_enrollment(&e)?;
+    let report = sync(store, transport, &SyncOptions::default(), progress)?;
+    Ok((e, report))
+}
+
+/// Push every pending edit and pull every change, one exchange at a time. Each response is
+/// applied in one transaction, so stopping anywhere (lost link, killed process) loses nothing.
+pub fn sync(
+    store: &mut LocalStore,
+    transport: &dyn Transport,
+    opts: &SyncOptions,
+    progress: &mut dyn FnMut(&SyncReport),
+) -> Result<SyncReport> {
+    let token = store.require_enrollment()?.token;
+    let mut report = SyncReport::default();
+    loop {
+        let req = store.build_request(opts.page_limit, MAX_EDITS_PER_REQUEST, false)?;
+        let resp = transport.exchange(&token, &req)?;
+        let applied = store.apply_response(&resp)?;
+        report.requests += 1;
+        report.pushed += req.edits.len() as u64;
+        report.acknowledged += applied.acknowledged;
+        report.refused += applied.refused;
+        report.pulled += applied.pulled;
+        report.removed += applied.removed;
+        report.conflicts += resp.conflicts as u64;
+        report.clock_offset_ms = resp.clock_offset_ms;
+        report.clock_warning = resp.clock_warning;
+        report.cursor = resp.cursor;
+        progress(&report);
+        let pushed_all = req.edits.len() < MAX_EDITS_PER_REQUEST;
+        if !resp.more && pushed_all {
+            report.complete = true;
+            break;
+        }
+        if opts.max_requests.is_some_and(|m| report.requests >= m) {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Write the pending edits (and the cursor) to a file for the server to import.
+pub fn export_bundle(store: &LocalStore, out: &Path) -> Result<u64> {
+    let e = store.require_enrollment()?;
+    let request = store.build_request(crate::protocol::MAX_PAGE, MAX_EDITS_PER_REQUEST, true)?;
+    let n = request.edits.len() as u64;
+    let bundle = Bundle::Request {
+        token: e.token,
+        request,
+    };
+    write_atomically(out, &crate::protocol::encode(&bundle))?;
+    Ok(n)
+}
+
+/// Apply a reply bundle written by the server.
+pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
+    let e = store.require_enrollment()?;
+    let bytes = std::fs::read(file)?;
+    let bundle: Bundle = crate::protocol::decode(&bytes, true).map_err(CoreError::invalid)?;
+    let Bundle::Reply {
+        device_id,
+        response,
+    } = bundle
+    else {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "wrong_bundle_type",
+            None,
+            "Berkas ini permintaan perangkat, bukan balasan server".into(),
+            "This file is a device request, not a server reply".into(),
+        )));
+    };
+    if device_id != e.device_id {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "wrong_device",
+            None,
+            "Balasan ini untuk perangkat lain".into(),
+            "This reply is for another device".into(),
+        )));
+    }
+    let applied = store.apply_response(&response)?;
+    Ok(SyncReport {
+        pushed: 0,
+        acknowledged: applied.acknowledged,
+        pulled: applied.pulled,
+        removed: applied.removed,
+        conflicts: response.conflicts as u64,
+        refused: applied.refused,
+        requests: 0,
+        clock_offset_ms: response.clock_offset_ms,
+        clock_warning: response.clock_warning,
+        cursor: response.cursor,
+        complete: !response.more,
+    })
+}
+
+/// Write to a temporary file then rename, so a crash never leaves half a bundle.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The HTTP front: enrollment and the one sync exchange, gzip JSON in and out, JSON errors with
+//! stable codes. All domain work happens in the store (blocking, off the async threads).
+
+use crate::auth;
+use crate::error::ServerError;
+use crate::service::Service;
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use sinergi_core::protocol::{self, EnrollRequest, ErrorBody, SyncRequest};
+use sinergi_core::Problem;
+use std::sync::Arc;
+
+/// Largest body on the wire (compressed); the decompressed limit is `MAX_BODY_BYTES`.
+pub const MAX_WIRE_BYTES: usize = 16 * 1024 * 1024;
+
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(|| async { "ok" }))
+        .route("/api/v1/enroll", post(enroll))
+        .route("/api/v1/sync", post(sync))
+        .fallback(|| async {
+            error_response(ServerError::bad_request(
+                404,
+                "not_found",
+                "Alamat tidak dikenal".into(),
+                "Unknown address".into(),
+            ))
+        })
+        .with_state(service)
+}
+
+pub fn error_response(e: ServerError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_vec(&ErrorBody { error: e.problem() }).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn json_response<T: serde::Serialize>(headers: &HeaderMap, msg: &T) -> Response {
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("gzip"));
+    let json = serde_json::to_vec(msg).expect("protocol types always serialize");
+    let mut resp = if gzip_ok {
+        let mut r = Response::new(Body::from(protocol::gzip(&json)));
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        Response::new(Body::from(json))
+    };
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Read and decode a body: size limits, gzip or identity, JSON with the right shape.
+async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
+    req: Request,
+) -> Result<(HeaderMap, T), ServerError> {
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = to_bytes(body, MAX_WIRE_BYTES)
+        .await
+        .map_err(|_| ServerError::Request(413, protocol::too_large(MAX_WIRE_BYTES)))?;
+    let gzipped = match parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str())
+    {
+        None => false,
+        Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") => true,
+        Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => false,
+        Some(_) => {
+            return Err(ServerError::bad_request(
+                415,
+                "unsupported_encoding",
+                "Kompresi isi permintaan tidak didukung (pakai gzip)".into(),
+                "Unsupported content encoding (use gzip)".into(),
+            ))
+        }
+    };
+    let msg = tokio::task::spawn_blocking(move || protocol::decode::<T>(&bytes, gzipped))
+        .await
+        .map_err(|e| ServerError::Data(e.to_string()))?
+        .map_err(|p: Problem| {
+            let status = match p.code.as_str() {
+                "body_too_large" => 413,
+                "invalid_request" => 422,
+                _ => 400,
+            };
+            ServerError::Request(status, p)
+        })?;
+    Ok((parts.headers, msg))
+}
+
+async fn enroll(State(svc): State<Arc<Service>>, req: Request) -> Response {
+    let result = async {
+        let (headers, body): (_, EnrollRequest) = read_body(req).await?;
+        let resp = tokio::task::spawn_blocking(move || svc.enroll(&body))
+            .await
+            .map_err(|e| ServerError::Data(e.to_string()))??;
+        Ok::<_, ServerError>(json_response(&headers, &resp))
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}
+
+async fn sync(State(svc): State<Arc<Service>>, req: Request) -> Response {
+    let result = async {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ServerError::bad_request(
+                    401,
+                    "missing_token",
+                    "Permintaan tanpa token perangkat; daftarkan perangkat dulu".into(),
+                    "No device token; enroll the device first".into(),
+                )
+            })?;
+        let hash = auth::token_hash(&token);
+        let (headers, body): (_, SyncRequest) = read_body(req).await?;
+        let resp = tokio::task::spawn_blocking(move || svc.sync(&hash, &body))
+            .await
+            .map_err(|e| ServerError::Data(e.to_string()))??;
+        Ok::<_, ServerError>(json_response(&headers, &resp))
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}

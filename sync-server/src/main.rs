@@ -1,0 +1,338 @@
+//! `sinergi-server`: admin commands and `serve`, thin over the service.
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use sinergi_core::hlc::SystemClock;
+use sinergi_core::model::Kind;
+use sinergi_core::protocol::Role;
+use sinergi_server::error::ServerError;
+use sinergi_server::service::Service;
+use sinergi_server::storage::sqlite::SqliteStore;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "sinergi-server",
+    version,
+    about = "Server sinkronisasi Sinergi (salinan induk puskesmas)"
+)]
+struct Cli {
+    /// Folder of the master store (created if missing).
+    #[arg(long, global = true, default_value = "sinergi-server-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create the master store with its puskesmas.
+    Init {
+        #[arg(long)]
+        puskesmas: String,
+    },
+    /// Desa (villages).
+    Desa {
+        #[command(subcommand)]
+        cmd: DesaCmd,
+    },
+    /// Posyandu.
+    Posyandu {
+        #[command(subcommand)]
+        cmd: PosyanduCmd,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Enrolled devices.
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Conflicts kept for the bidan.
+    Conflicts {
+        #[command(subcommand)]
+        cmd: ListCmd,
+    },
+    /// Possible duplicate children.
+    Duplicates {
+        #[command(subcommand)]
+        cmd: ListCmd,
+    },
+    /// Exchange by file.
+    Bundle {
+        #[command(subcommand)]
+        cmd: BundleCmd,
+    },
+    /// Seed the demo puskesmas (if the store is empty).
+    Demo,
+    /// Serve the sync API.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Seed the demo puskesmas first if the store is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print a digest of the whole master copy.
+    Digest,
+}
+
+#[derive(Subcommand)]
+enum DesaCmd {
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        puskesmas: Option<Uuid>,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PosyanduCmd {
+    Add {
+        #[arg(long)]
+        desa: Uuid,
+        #[arg(long)]
+        name: String,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["kader", "bidan", "coordinator", "admin"])]
+        role: String,
+        #[arg(long)]
+        posyandu: Option<Uuid>,
+        #[arg(long)]
+        puskesmas: Option<Uuid>,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Revoke {
+        id: Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListCmd {
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCmd {
+    /// Answer a device's bundle file, writing the reply file for the device.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        reply: PathBuf,
+    },
+}
+
+fn open(dir: &Path) -> anyhow::Result<Service> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let store = SqliteStore::open(&dir.join("master.db")).map_err(explain)?;
+    Ok(Service::new(Box::new(store), Arc::new(SystemClock)))
+}
+
+fn explain(e: ServerError) -> anyhow::Error {
+    let p = e.problem();
+    anyhow::anyhow!("{} [{}]", p.message, p.code)
+}
+
+fn print_list(items: Vec<serde_json::Value>, json: bool, empty: &str) {
+    if json {
+        println!("{}", serde_json::Value::Array(items));
+    } else if items.is_empty() {
+        println!("{empty}");
+    } else {
+        for i in items {
+            println!("{i}");
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("galat: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let svc = open(&cli.data_dir)?;
+    let today = chrono::Local::now().date_naive();
+    match cli.cmd {
+        Cmd::Init { puskesmas } => println!("{}", svc.init(&puskesmas).map_err(explain)?),
+        Cmd::Desa {
+            cmd: DesaCmd::Add { name, puskesmas },
+        } => {
+            println!("{}", svc.add_desa(&name, puskesmas).map_err(explain)?)
+        }
+        Cmd::Desa {
+            cmd: DesaCmd::List { json },
+        } => print_list(
+            svc.list_json(Kind::Desa).map_err(explain)?,
+            json,
+            "Belum ada desa.",
+        ),
+        Cmd::Posyandu {
+            cmd: PosyanduCmd::Add { desa, name },
+        } => {
+            println!("{}", svc.add_posyandu(desa, &name).map_err(explain)?)
+        }
+        Cmd::Posyandu {
+            cmd: PosyanduCmd::List { json },
+        } => print_list(
+            svc.list_json(Kind::Posyandu).map_err(explain)?,
+            json,
+            "Belum ada posyandu.",
+        ),
+        Cmd::User {
+            cmd:
+                UserCmd::Add {
+                    name,
+                    role,
+                    posyandu,
+                    puskesmas,
+                    password_stdin: _,
+                },
+        } => {
+            let mut pw = String::new();
+            std::io::stdin()
+                .read_to_string(&mut pw)
+                .context("cannot read the password from stdin")?;
+            let pw = pw.trim_end_matches(['\n', '\r']);
+            let role = Role::parse(&role).expect("clap checked the role");
+            println!(
+                "{}",
+                svc.add_user(&name, role, posyandu, puskesmas, pw)
+                    .map_err(explain)?
+            );
+        }
+        Cmd::Device {
+            cmd: DeviceCmd::List { json },
+        } => {
+            let devices = svc.store.devices().map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string(&devices)?);
+            } else if devices.is_empty() {
+                println!("Belum ada perangkat terdaftar.");
+            } else {
+                for d in devices {
+                    let state = if d.revoked_ms.is_some() {
+                        "DICABUT"
+                    } else {
+                        "aktif"
+                    };
+                    println!(
+                        "{}  {:<20} {:<12} {:<12} {}",
+                        d.id,
+                        d.name,
+                        d.user,
+                        d.role.as_str(),
+                        state
+                    );
+                }
+            }
+        }
+        Cmd::Device {
+            cmd: DeviceCmd::Revoke { id },
+        } => {
+            if !svc
+                .store
+                .revoke_device(id, chrono::Utc::now().timestamp_millis())
+                .map_err(explain)?
+            {
+                bail!("perangkat {id} tidak dikenal atau sudah dicabut [unknown_device]");
+            }
+            println!("Perangkat {id} dicabut.");
+        }
+        Cmd::Conflicts {
+            cmd: ListCmd::List { json },
+        } => print_list(
+            svc.list_json(Kind::Conflict).map_err(explain)?,
+            json,
+            "Tidak ada konflik.",
+        ),
+        Cmd::Duplicates {
+            cmd: ListCmd::List { json },
+        } => print_list(
+            svc.list_json(Kind::Duplicate).map_err(explain)?,
+            json,
+            "Tidak ada kemungkinan duplikat.",
+        ),
+        Cmd::Bundle {
+            cmd: BundleCmd::Import { file, reply },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let answer = svc.import_bundle(&bytes).map_err(explain)?;
+            sinergi_core::sync::write_atomically(&reply, &sinergi_core::protocol::encode(&answer))?;
+            if let sinergi_core::protocol::Bundle::Reply { response, .. } = &answer {
+                println!(
+                    "Diterima sampai perubahan #{}, ditolak {}, konflik {}, dikirim balik {} data. Balasan: {}",
+                    response.acked_through,
+                    response.refused.len(),
+                    response.conflicts,
+                    response.changes.len(),
+                    reply.display()
+                );
+            }
+        }
+        Cmd::Demo => match sinergi_server::demo::seed(&svc, today).map_err(explain)? {
+            Some(s) => println!("{}", serde_json::to_string_pretty(&s)?),
+            None => println!("Server sudah berisi data; demo tidak ditambahkan."),
+        },
+        Cmd::Digest => println!("{}", svc.store.digest().map_err(explain)?),
+        Cmd::Serve { bind, demo } => {
+            if demo {
+                if let Some(s) = sinergi_server::demo::seed(&svc, today).map_err(explain)? {
+                    println!(
+                        "Puskesmas demo dibuat: {} anak, {} penimbangan. Pengguna (kata sandi '{}'):",
+                        s.children,
+                        s.measurements,
+                        sinergi_server::demo::DEMO_PASSWORD
+                    );
+                    for (u, r) in &s.users {
+                        println!("  {u:<12} {r}");
+                    }
+                }
+            }
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(sinergi_server::serve(Arc::new(svc), bind, |addr| {
+                println!("sinergi-server mendengarkan di http://{addr}");
+            }))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,368 @@
+//! What the server does, for every front (HTTP, bundle files, admin commands): authentication,
+//! request checks, and the admin operations. The rules themselves live in core and the engine.
+
+use crate::auth;
+use crate::error::ServerError;
+use crate::storage::{Device, MasterStore, Principal, Result, User};
+use serde_json::{json, Value};
+use sinergi_core::hlc::Clock;
+use sinergi_core::model::{Fields, Kind};
+use sinergi_core::protocol::{
+    Bundle, EnrollRequest, EnrollResponse, Role, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST,
+    PROTOCOL_VERSION,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub struct Service {
+    pub store: Box<dyn MasterStore>,
+    pub clock: Arc<dyn Clock>,
+}
+
+fn fields(v: Value) -> Fields {
+    match v {
+        Value::Object(m) => m.into_iter().filter(|(_, v)| !v.is_null()).collect(),
+        _ => Fields::new(),
+    }
+}
+
+fn bad(status: u16, code: &str, id: &str, en: &str) -> ServerError {
+    ServerError::bad_request(status, code, id.into(), en.into())
+}
+
+impl Service {
+    pub fn new(store: Box<dyn MasterStore>, clock: Arc<dyn Clock>) -> Self {
+        Service { store, clock }
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse> {
+        let user = self.store.user_by_name(req.user.trim())?;
+        // Spend the same time whether or not the user exists.
+        let ok = match &user {
+            Some(u) => auth::verify_password(&req.password, &u.password_hash),
+            None => {
+                auth::verify_password(&req.password, auth::DUMMY_HASH);
+                false
+            }
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            return Err(bad(
+                401,
+                "bad_credentials",
+                "Nama pengguna atau kata sandi salah",
+                "Wrong user name or password",
+            ));
+        };
+        let name = req.device_name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(bad(
+                422,
+                "invalid_device_name",
+                "Nama perangkat harus diisi (paling banyak 100 huruf)",
+                "Device name must be 1-100 characters",
+            ));
+        }
+        let token = auth::new_token();
+        let device = Device {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            user: user.name.clone(),
+            role: user.role.clone(),
+            name: name.to_string(),
+            created_ms: self.now(),
+            revoked_ms: None,
+            last_sync_ms: None,
+            last_applied: 0,
+        };
+        self.store.add_device(&device, &auth::token_hash(&token))?;
+        Ok(EnrollResponse {
+            device_id: device.id,
+            token,
+            role: user.role,
+            user: user.name,
+            puskesmas_id: user.puskesmas_id,
+            posyandu_id: user.posyandu_id,
+            server_clock_ms: self.now(),
+        })
+    }
+
+    fn principal(&self, token_hash: &str) -> Result<Principal> {
+        match self.store.principal_by_token(token_hash)? {
+            None => Err(bad(
+                401,
+                "invalid_token",
+                "Token perangkat tidak dikenal; daftarkan ulang perangkat",
+                "Unknown device token; enroll the device again",
+            )),
+            Some((_, Some(_))) => Err(bad(
+                401,
+                "device_revoked",
+                "Perangkat ini sudah dicabut oleh admin puskesmas",
+                "This device has been revoked by the puskesmas admin",
+            )),
+            Some((p, None)) => Ok(p),
+        }
+    }
+
+    /// Check the shape of a request before anything is applied: all or nothing.
+    fn check_request(who: &Principal, req: &SyncRequest) -> Result<()> {
+        if req.protocol != PROTOCOL_VERSION {
+            return Err(bad(
+                422,
+                "unsupported_protocol",
+                "Versi aplikasi tidak cocok dengan server; perbarui aplikasi",
+                "Protocol version not supported; update the app",
+            ));
+        }
+        if req.device_id != who.device_id {
+            return Err(bad(
+                403,
+                "device_mismatch",
+                "Permintaan ini bukan untuk token perangkat ini",
+                "Request device does not match the token",
+            ));
+        }
+        if req.edits.len() > MAX_EDITS_PER_REQUEST {
+            return Err(bad(
+                413,
+                "too_many_edits",
+                "Terlalu banyak perubahan dalam satu permintaan",
+                "Too many edits in one request",
+            ));
+        }
+        if req.cursor < 0 {
+            return Err(bad(
+                422,
+                "invalid_request",
+                "Kursor tidak sah",
+                "Invalid cursor",
+            ));
+        }
+        let mut last = 0;
+        for e in &req.edits {
+            if e.device_seq <= last {
+                return Err(bad(
+                    422,
+                    "invalid_request",
+                    "Nomor perubahan harus naik (1, 2, 3, ...)",
+                    "Edit numbers must increase",
+                ));
+            }
+            last = e.device_seq;
+            if e.fields.is_empty() {
+                return Err(bad(
+                    422,
+                    "invalid_request",
+                    "Perubahan tanpa isi",
+                    "Edit without fields",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn sync(&self, token_hash: &str, req: &SyncRequest) -> Result<SyncResponse> {
+        let who = self.principal(token_hash)?;
+        Self::check_request(&who, req)?;
+        self.store.exchange(&who, req, self.now())
+    }
+
+    /// Answer a bundle file exactly as the HTTP exchange would.
+    pub fn import_bundle(&self, bytes: &[u8]) -> Result<Bundle> {
+        let bundle: Bundle = sinergi_core::protocol::decode(bytes, true)
+            .map_err(|p| ServerError::Request(400, p))?;
+        let Bundle::Request { token, request } = bundle else {
+            return Err(bad(
+                422,
+                "wrong_bundle_type",
+                "Berkas ini balasan server, bukan permintaan perangkat",
+                "This file is a server reply, not a device request",
+            ));
+        };
+        let mut request = request;
+        request.bundle = true;
+        let response = self.sync(&auth::token_hash(&token), &request)?;
+        Ok(Bundle::Reply {
+            device_id: request.device_id,
+            response,
+        })
+    }
+
+    // --- admin operations ---
+
+    pub fn puskesmas_ids(&self) -> Result<Vec<Uuid>> {
+        Ok(self
+            .store
+            .list(Kind::Puskesmas)?
+            .into_iter()
+            .map(|r| r.id)
+            .collect())
+    }
+
+    pub fn init(&self, name: &str) -> Result<Uuid> {
+        if let Some(id) = self.puskesmas_ids()?.first() {
+            return Err(bad(
+                409,
+                "already_initialized",
+                &format!("Server sudah berisi puskesmas {id}"),
+                &format!("Server already holds puskesmas {id}"),
+            ));
+        }
+        let id = Uuid::now_v7();
+        self.store.server_write(
+            Kind::Puskesmas,
+            id,
+            fields(json!({"name": name})),
+            self.now(),
+        )?;
+        Ok(id)
+    }
+
+    /// The puskesmas to use when none is named: the only one there is.
+    pub fn default_puskesmas(&self, given: Option<Uuid>) -> Result<Uuid> {
+        if let Some(g) = given {
+            return Ok(g);
+        }
+        match self.puskesmas_ids()?.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(bad(
+                409,
+                "not_initialized",
+                "Server belum disiapkan: jalankan `init --puskesmas NAMA`",
+                "Server not initialized: run `init --puskesmas NAME`",
+            )),
+            _ => Err(bad(
+                422,
+                "puskesmas_required",
+                "Ada beberapa puskesmas: sebutkan --puskesmas ID",
+                "Several puskesmas: give --puskesmas ID",
+            )),
+        }
+    }
+
+    pub fn add_desa(&self, name: &str, puskesmas: Option<Uuid>) -> Result<Uuid> {
+        let pusk = self.default_puskesmas(puskesmas)?;
+        let id = Uuid::now_v7();
+        self.store.server_write(
+            Kind::Desa,
+            id,
+            fields(json!({"name": name, "puskesmas_id": pusk.to_string()})),
+            self.now(),
+        )?;
+        Ok(id)
+    }
+
+    pub fn add_posyandu(&self, desa: Uuid, name: &str) -> Result<Uuid> {
+        let d = self
+            .store
+            .get(desa)?
+            .filter(|r| r.kind == Kind::Desa)
+            .ok_or_else(|| {
+                bad(
+                    404,
+                    "unknown_desa",
+                    &format!("Desa {desa} tidak dikenal"),
+                    &format!("Unknown desa {desa}"),
+                )
+            })?;
+        let pusk = d
+            .values()
+            .get("puskesmas_id")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let id = Uuid::now_v7();
+        self.store.server_write(
+            Kind::Posyandu,
+            id,
+            fields(json!({"name": name, "desa_id": desa.to_string(), "puskesmas_id": pusk})),
+            self.now(),
+        )?;
+        Ok(id)
+    }
+
+    pub fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        posyandu: Option<Uuid>,
+        puskesmas: Option<Uuid>,
+        password: &str,
+    ) -> Result<Uuid> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(bad(
+                422,
+                "invalid_user_name",
+                "Nama pengguna harus diisi",
+                "User name is required",
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(bad(
+                422,
+                "weak_password",
+                "Kata sandi paling sedikit 8 huruf",
+                "Password must be at least 8 characters",
+            ));
+        }
+        let puskesmas_id = match (&role, posyandu) {
+            (Role::Kader, None) => {
+                return Err(bad(
+                    422,
+                    "posyandu_required",
+                    "Kader harus punya --posyandu",
+                    "A kader needs --posyandu",
+                ))
+            }
+            (_, Some(p)) => {
+                let rec = self
+                    .store
+                    .get(p)?
+                    .filter(|r| r.kind == Kind::Posyandu)
+                    .ok_or_else(|| {
+                        bad(
+                            404,
+                            "unknown_posyandu",
+                            &format!("Posyandu {p} tidak dikenal"),
+                            &format!("Unknown posyandu {p}"),
+                        )
+                    })?;
+                rec.puskesmas_id
+                    .ok_or_else(|| ServerError::Data("posyandu without puskesmas".into()))?
+            }
+            (_, None) => self.default_puskesmas(puskesmas)?,
+        };
+        let user = User {
+            id: Uuid::now_v7(),
+            name: name.to_string(),
+            role: role.clone(),
+            puskesmas_id,
+            posyandu_id: if role == Role::Kader { posyandu } else { None },
+            password_hash: auth::hash_password(password),
+        };
+        self.store.add_user(&user)?;
+        Ok(user.id)
+    }
+
+    /// Records of a kind as plain JSON (for the list commands).
+    pub fn list_json(&self, kind: Kind) -> Result<Vec<Value>> {
+        Ok(self
+            .store
+            .list(kind)?
+            .into_iter()
+            .map(|r| {
+                let mut v = r.values();
+                v.insert("id".into(), Value::from(r.id.to_string()));
+                v.insert(
+                    "posyandu_id".into(),
+                    json!(r.posyandu_id.map(|p| p.to_string())),
+                );
+                Value::Object(v)
+            })
+            .collect())
+    }
+}

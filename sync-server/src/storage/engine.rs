@@ -1,0 +1,503 @@
+//! The merge rules of the master copy, written once for every backend: clock correction
+//! (guarantee 6), per-field last-writer-wins with conflict records (2, 3), idempotent pushes (4),
+//! scope (9), records that move between posyandu, duplicate children and their merging.
+
+use super::{DupKeys, MasterField, MasterRecord, Principal, RecordTx, Result};
+use serde_json::Value;
+use sinergi_core::hlc::Hlc;
+use sinergi_core::merge::{wins, FieldState};
+use sinergi_core::model::{validate_record, Fields, Kind, Lookup};
+use sinergi_core::protocol::{Edit, Refusal, Role, SyncRequest};
+use sinergi_core::store::CLOCK_WARNING_MS;
+use sinergi_core::Problem;
+use uuid::Uuid;
+
+/// What applying a request did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub acked_through: u64,
+    pub refused: Vec<Refusal>,
+    pub conflicts: u32,
+    pub clock_offset_ms: i64,
+    pub clock_warning: bool,
+}
+
+struct TxLookup<'a>(&'a dyn RecordTx);
+
+impl Lookup for TxLookup<'_> {
+    fn fields_of(&self, kind: Kind, id: Uuid) -> Option<Fields> {
+        match self.0.get(id) {
+            Ok(Some(r)) if r.kind == kind => Some(r.values()),
+            _ => None,
+        }
+    }
+}
+
+fn today(now_ms: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(now_ms)
+        .map(|d| d.date_naive())
+        .unwrap_or_default()
+}
+
+fn refuse(code: &str, id: &str, en: &str) -> Problem {
+    Problem::new(code, None, id.into(), en.into())
+}
+
+/// Apply the edits of one request, inside the backend's transaction.
+pub fn apply_request(
+    tx: &dyn RecordTx,
+    who: &Principal,
+    req: &SyncRequest,
+    now: i64,
+) -> Result<Applied> {
+    let (mut last_applied, last_sync, enrolled_ms) = tx.device_progress(who.device_id)?;
+    // A bundle's transit time is unknown: no offset is measured, the window clamp still holds.
+    let offset = if req.bundle {
+        0
+    } else {
+        now - req.device_clock_ms
+    };
+    let window_lo = last_sync.unwrap_or(enrolled_ms).min(now);
+    let mut out = Applied {
+        clock_offset_ms: offset,
+        clock_warning: offset.abs() > CLOCK_WARNING_MS,
+        ..Applied::default()
+    };
+    for edit in &req.edits {
+        if edit.device_seq <= last_applied {
+            continue; // already handled: a retry after a lost response
+        }
+        let millis = edit.hlc.millis.saturating_add(offset).clamp(window_lo, now);
+        let hlc = Hlc {
+            millis,
+            counter: edit.hlc.counter,
+            node: who.device_id,
+        };
+        match apply_edit(tx, who, edit, hlc, now) {
+            Ok(conflicts) => out.conflicts += conflicts,
+            Err(problem) => {
+                let r = Refusal {
+                    device_seq: edit.device_seq,
+                    kind: edit.kind,
+                    id: edit.id,
+                    problem,
+                };
+                tx.add_refusal(who.device_id, &r)?;
+            }
+        }
+        last_applied = edit.device_seq;
+    }
+    tx.set_device_progress(who.device_id, last_applied, now)?;
+    out.acked_through = last_applied;
+    if let (Some(first), Some(last)) = (req.edits.first(), req.edits.last()) {
+        out.refused = tx.refusals(who.device_id, first.device_seq, last.device_seq)?;
+    }
+    Ok(out)
+}
+
+/// The server's own edit: same rules, always causally after what it has.
+pub fn server_edit(
+    tx: &dyn RecordTx,
+    kind: Kind,
+    id: Uuid,
+    fields: Fields,
+    now: i64,
+) -> Result<std::result::Result<u32, Problem>> {
+    let seq_hint = tx.next_seq()?;
+    let edit = Edit {
+        device_seq: 0,
+        kind,
+        id,
+        hlc: Hlc {
+            millis: now,
+            counter: 0,
+            node: Uuid::nil(),
+        },
+        base_seq: seq_hint,
+        fields,
+    };
+    let hlc = edit.hlc;
+    Ok(apply_edit(tx, &Principal::server(), &edit, hlc, now))
+}
+
+/// Outcome of one edit: number of conflict records made, or the reason it is refused.
+/// Nothing is written until every check has passed.
+type EditResult = std::result::Result<u32, Problem>;
+
+fn apply_edit(tx: &dyn RecordTx, who: &Principal, edit: &Edit, hlc: Hlc, now: i64) -> EditResult {
+    apply_edit_inner(tx, who, edit, hlc, now).unwrap_or_else(|e| Err(e.problem()))
+}
+
+fn apply_edit_inner(
+    tx: &dyn RecordTx,
+    who: &Principal,
+    edit: &Edit,
+    hlc: Hlc,
+    now: i64,
+) -> Result<EditResult> {
+    let kind = edit.kind;
+    if !who.is_server() {
+        if who.role == Role::Coordinator {
+            return Ok(Err(refuse(
+                "read_only_role",
+                "Koordinator hanya dapat membaca dan membuat laporan",
+                "Coordinators can read and report only",
+            )));
+        }
+        if kind.is_master() {
+            return Ok(Err(refuse(
+                "master_data_readonly",
+                "Data posyandu, desa dan puskesmas hanya dibuat di server",
+                "Master data is made on the server only",
+            )));
+        }
+        if kind.is_review() && who.role == Role::Kader {
+            return Ok(Err(refuse(
+                "forbidden_for_role",
+                "Hanya bidan yang dapat menyelesaikan konflik dan duplikat",
+                "Only a bidan can resolve conflicts and duplicates",
+            )));
+        }
+    }
+    for (name, v) in &edit.fields {
+        if let Err(p) = sinergi_core::model::check_field(kind, name, v) {
+            return Ok(Err(p));
+        }
+    }
+    let existing = tx.get(edit.id)?;
+    if let Some(ex) = &existing {
+        if ex.kind != kind {
+            return Ok(Err(refuse(
+                "kind_mismatch",
+                "ID ini sudah dipakai untuk jenis data lain",
+                "This id is already used by another kind of record",
+            )));
+        }
+        if !who.covers(ex.posyandu_id, ex.puskesmas_id) {
+            return Ok(Err(out_of_scope(true)));
+        }
+    }
+    let mut rec = existing.clone().unwrap_or(MasterRecord {
+        kind,
+        id: edit.id,
+        posyandu_id: None,
+        puskesmas_id: None,
+        parent_id: None,
+        fields: Default::default(),
+        seq: 0,
+    });
+    let mut fields_in = edit.fields.clone();
+    redirect_merged_child(tx, &mut fields_in)?;
+    // Per field: a causally later edit wins outright; a concurrent one by clock, the loser kept.
+    let mut losers: Vec<(String, Value, Value)> = Vec::new();
+    let mut changed: Vec<String> = Vec::new();
+    for (name, value) in fields_in {
+        let incoming_hlc;
+        let cur = rec.fields.get(&name);
+        match cur {
+            None => incoming_hlc = hlc,
+            Some(cur) if cur.state.value == value => continue,
+            Some(cur) if cur.seq <= edit.base_seq => {
+                // The device had seen the current value: its edit comes after it.
+                incoming_hlc = hlc.max(Hlc {
+                    millis: cur.state.hlc.millis,
+                    counter: cur.state.hlc.counter + 1,
+                    node: hlc.node,
+                });
+            }
+            Some(cur) => {
+                let incoming = FieldState {
+                    value: value.clone(),
+                    hlc,
+                };
+                if wins(&incoming, &cur.state) {
+                    losers.push((name.clone(), value.clone(), cur.state.value.clone()));
+                    incoming_hlc = hlc;
+                } else {
+                    losers.push((name.clone(), cur.state.value.clone(), value.clone()));
+                    continue;
+                }
+            }
+        }
+        rec.fields.insert(
+            name.clone(),
+            MasterField {
+                state: FieldState {
+                    value,
+                    hlc: incoming_hlc,
+                },
+                seq: 0,
+            },
+        );
+        changed.push(name);
+    }
+    let values = rec.values();
+    if let Err(problems) = validate_record(kind, &values, &TxLookup(tx), today(now)) {
+        return Ok(Err(problems
+            .into_iter()
+            .next()
+            .expect("at least one problem")));
+    }
+    let (posyandu, puskesmas, parent) = scope(tx, kind, edit.id, &values)?;
+    if !who.covers(posyandu, puskesmas) {
+        return Ok(Err(out_of_scope(false)));
+    }
+    if changed.is_empty() && losers.is_empty() {
+        return Ok(Ok(0));
+    }
+    // Every check passed: write.
+    let mut conflicts = 0;
+    if !changed.is_empty() {
+        let moved =
+            existing.is_some() && (rec.posyandu_id != posyandu || rec.puskesmas_id != puskesmas);
+        if moved {
+            // The exit sorts before the record's new version: a device never drops what arrived.
+            let exit = tx.next_seq()?;
+            tx.add_exit(
+                exit,
+                kind,
+                rec.id,
+                rec.posyandu_id,
+                rec.puskesmas_id,
+                puskesmas,
+            )?;
+        }
+        let seq = tx.next_seq()?;
+        for name in &changed {
+            if let Some(f) = rec.fields.get_mut(name) {
+                f.seq = seq;
+            }
+        }
+        rec.posyandu_id = posyandu;
+        rec.puskesmas_id = puskesmas;
+        rec.parent_id = parent;
+        rec.seq = seq;
+        tx.put(&rec, &dup_keys(&rec))?;
+        if moved {
+            move_dependents(tx, rec.id, posyandu, puskesmas)?;
+        }
+        if kind == Kind::Child {
+            flag_duplicates(tx, &rec, now)?;
+            if changed.iter().any(|c| c == "merged_into") {
+                follow_merge(tx, &rec, now)?;
+            }
+        }
+    }
+    for (field, winning, losing) in losers {
+        if winning == losing {
+            continue;
+        }
+        let mut f = Fields::new();
+        f.insert("record_kind".into(), Value::from(kind.as_str()));
+        f.insert("record_id".into(), Value::from(edit.id.to_string()));
+        f.insert("field".into(), Value::from(field));
+        f.insert("winning_value".into(), winning);
+        f.insert("losing_value".into(), losing);
+        f.insert(
+            "losing_device".into(),
+            Value::from(who.device_id.to_string()),
+        );
+        f.insert("status".into(), Value::from("terbuka"));
+        write_server_record(tx, Kind::Conflict, Uuid::now_v7(), f, now)?;
+        conflicts += 1;
+    }
+    Ok(Ok(conflicts))
+}
+
+fn out_of_scope(existing: bool) -> Problem {
+    if existing {
+        refuse(
+            "out_of_scope",
+            "Data ini sudah tidak termasuk wilayah perangkat ini (pindah posyandu atau milik posyandu lain); perubahan ditolak",
+            "This record is outside this device's area (moved or another posyandu's); the change is refused",
+        )
+    } else {
+        refuse(
+            "out_of_scope",
+            "Perangkat ini tidak boleh menulis data untuk posyandu tersebut",
+            "This device may not write records of that posyandu",
+        )
+    }
+}
+
+fn uuid_field(f: &Fields, k: &str) -> Option<Uuid> {
+    f.get(k)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Scope of a record: (posyandu, puskesmas, parent).
+fn scope(
+    tx: &dyn RecordTx,
+    kind: Kind,
+    id: Uuid,
+    f: &Fields,
+) -> Result<(Option<Uuid>, Option<Uuid>, Option<Uuid>)> {
+    match kind {
+        Kind::Puskesmas => return Ok((None, Some(id), None)),
+        Kind::Desa => return Ok((None, uuid_field(f, "puskesmas_id"), None)),
+        Kind::Posyandu => return Ok((Some(id), uuid_field(f, "puskesmas_id"), None)),
+        _ => {}
+    }
+    for pf in kind.parent_fields() {
+        if let Some(parent) = uuid_field(f, pf) {
+            let p = tx.get(parent)?;
+            return Ok(match p {
+                Some(p) => (p.posyandu_id, p.puskesmas_id, Some(parent)),
+                None => (None, None, Some(parent)),
+            });
+        }
+    }
+    let posyandu = uuid_field(f, "posyandu_id");
+    let puskesmas = match posyandu {
+        Some(p) => tx.get(p)?.and_then(|r| r.puskesmas_id),
+        None => None,
+    };
+    Ok((posyandu, puskesmas, None))
+}
+
+/// A record moved: its dependents move with it, arrive whole where it went, and leave where it was.
+fn move_dependents(
+    tx: &dyn RecordTx,
+    parent: Uuid,
+    posyandu: Option<Uuid>,
+    puskesmas: Option<Uuid>,
+) -> Result<()> {
+    let mut queue = tx.dependents(parent)?;
+    while let Some(id) = queue.pop() {
+        let Some(mut d) = tx.get(id)? else { continue };
+        if d.kind.is_review() {
+            continue;
+        }
+        let exit = tx.next_seq()?;
+        tx.add_exit(exit, d.kind, d.id, d.posyandu_id, d.puskesmas_id, puskesmas)?;
+        d.posyandu_id = posyandu;
+        d.puskesmas_id = puskesmas;
+        d.seq = tx.next_seq()?;
+        tx.put(&d, &dup_keys(&d))?;
+        queue.extend(tx.dependents(id)?);
+    }
+    Ok(())
+}
+
+/// Write a record as the server (conflict and duplicate records, cascades).
+fn write_server_record(
+    tx: &dyn RecordTx,
+    kind: Kind,
+    id: Uuid,
+    fields: Fields,
+    now: i64,
+) -> Result<()> {
+    match server_edit(tx, kind, id, fields, now)? {
+        Ok(_) => Ok(()),
+        Err(p) => Err(super::ServerError::Data(format!(
+            "server edit refused: {p}"
+        ))),
+    }
+}
+
+/// Normalized name: lower case, letters and digits only, single spaces.
+pub fn normalize_name(s: &str) -> String {
+    s.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn dup_keys(rec: &MasterRecord) -> DupKeys {
+    if rec.kind != Kind::Child {
+        return DupKeys::default();
+    }
+    let v = rec.values();
+    if v.get("merged_into").is_some_and(|m| !m.is_null()) {
+        return DupKeys::default();
+    }
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let person = match (s("name"), s("sex"), s("birth_date")) {
+        (Some(n), Some(x), Some(b)) => Some(format!(
+            "{}|{}|{}|{}",
+            normalize_name(&n),
+            x,
+            b,
+            s("mother_id")
+                .or_else(|| s("mother_name").map(|m| normalize_name(&m)))
+                .unwrap_or_default()
+        )),
+        _ => None,
+    };
+    DupKeys {
+        nik: s("nik"),
+        person,
+    }
+}
+
+fn flag_duplicates(tx: &dyn RecordTx, rec: &MasterRecord, now: i64) -> Result<()> {
+    let keys = dup_keys(rec);
+    if keys == DupKeys::default() {
+        return Ok(());
+    }
+    for other in tx.duplicate_candidates(&keys, rec.puskesmas_id, rec.id)? {
+        if tx.duplicate_pair_exists(rec.id, other)? {
+            continue;
+        }
+        let Some(o) = tx.get(other)? else { continue };
+        let ok = dup_keys(&o);
+        let reason = if keys.nik.is_some() && keys.nik == ok.nik {
+            "nik"
+        } else {
+            "nama_lahir_ibu"
+        };
+        let (a, b) = if other < rec.id {
+            (other, rec.id)
+        } else {
+            (rec.id, other)
+        };
+        let mut f = Fields::new();
+        f.insert("child_a".into(), Value::from(a.to_string()));
+        f.insert("child_b".into(), Value::from(b.to_string()));
+        f.insert("reason".into(), Value::from(reason));
+        f.insert("status".into(), Value::from("terbuka"));
+        write_server_record(tx, Kind::Duplicate, Uuid::now_v7(), f, now)?;
+    }
+    Ok(())
+}
+
+/// A child was merged into another: its measurements and other records follow the kept child.
+fn follow_merge(tx: &dyn RecordTx, merged: &MasterRecord, now: i64) -> Result<()> {
+    let Some(kept) = uuid_field(&merged.values(), "merged_into") else {
+        return Ok(());
+    };
+    for id in tx.dependents(merged.id)? {
+        let Some(d) = tx.get(id)? else { continue };
+        let mut f = Fields::new();
+        match d.kind {
+            Kind::Measurement | Kind::Immunization | Kind::VitaminA | Kind::Referral => {
+                f.insert("child_id".into(), Value::from(kept.to_string()));
+            }
+            Kind::Duplicate => {
+                f.insert("status".into(), Value::from("digabung"));
+                f.insert("kept_id".into(), Value::from(kept.to_string()));
+            }
+            _ => continue,
+        }
+        write_server_record(tx, d.kind, id, f, now)?;
+    }
+    Ok(())
+}
+
+/// A new record pointing at a merged child points at the kept child instead.
+fn redirect_merged_child(tx: &dyn RecordTx, fields: &mut Fields) -> Result<()> {
+    let Some(child) = uuid_field(fields, "child_id") else {
+        return Ok(());
+    };
+    let Some(c) = tx.get(child)? else {
+        return Ok(());
+    };
+    if c.kind == Kind::Child {
+        if let Some(kept) = uuid_field(&c.values(), "merged_into") {
+            fields.insert("child_id".into(), Value::from(kept.to_string()));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! The master store. One trait for every backend (SQLite now; PostgreSQL shares it later): the
+//! backends only read and write rows, while the merge, scope and conflict rules live once in
+//! `engine`, run inside the backend's transaction.
+
+pub mod engine;
+pub mod sqlite;
+
+use crate::error::ServerError;
+use serde::Serialize;
+use sinergi_core::merge::FieldState;
+use sinergi_core::model::{Fields, Kind};
+use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
+use sinergi_core::Problem;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub type Result<T, E = ServerError> = std::result::Result<T, E>;
+
+/// One field as the master keeps it: value, merge timestamp and the sequence of its last change.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct MasterField {
+    #[serde(flatten)]
+    pub state: FieldState,
+    pub seq: i64,
+}
+
+/// A record in the master copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MasterRecord {
+    pub kind: Kind,
+    pub id: Uuid,
+    pub posyandu_id: Option<Uuid>,
+    pub puskesmas_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+    pub fields: BTreeMap<String, MasterField>,
+    pub seq: i64,
+}
+
+impl MasterRecord {
+    pub fn values(&self) -> Fields {
+        self.fields
+            .iter()
+            .filter(|(_, f)| !f.state.value.is_null())
+            .map(|(k, f)| (k.clone(), f.state.value.clone()))
+            .collect()
+    }
+}
+
+/// Who is asking: a device (with its user's role and scope) or the server itself (admin CLI).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Principal {
+    pub device_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+    /// None only for the server itself (every puskesmas).
+    pub puskesmas_id: Option<Uuid>,
+    pub posyandu_id: Option<Uuid>,
+}
+
+impl Principal {
+    /// The server's own edits (admin commands, seeding, merges it cascades).
+    pub fn server() -> Self {
+        Principal {
+            device_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            role: Role::Admin,
+            puskesmas_id: None,
+            posyandu_id: None,
+        }
+    }
+
+    pub fn is_server(&self) -> bool {
+        self.device_id.is_nil()
+    }
+
+    /// May this principal read or write a record with this scope?
+    pub fn covers(&self, posyandu: Option<Uuid>, puskesmas: Option<Uuid>) -> bool {
+        if self.is_server() {
+            return true;
+        }
+        match self.role {
+            Role::Kader => posyandu.is_some() && posyandu == self.posyandu_id,
+            _ => puskesmas.is_some() && puskesmas == self.puskesmas_id,
+        }
+    }
+}
+
+/// A user as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub puskesmas_id: Uuid,
+    pub posyandu_id: Option<Uuid>,
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+/// A device as stored (never its token, only the token's hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub user: String,
+    pub role: Role,
+    pub name: String,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+    pub last_sync_ms: Option<i64>,
+    pub last_applied: u64,
+}
+
+/// One page of what changed in a scope after a cursor.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub changes: Vec<Change>,
+    pub exits: Vec<Exit>,
+    pub cursor: i64,
+    pub more: bool,
+}
+
+/// What the engine needs from a backend, inside one transaction.
+pub trait RecordTx {
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>>;
+    /// Write a record whose `seq` the engine has already taken from `next_seq`.
+    fn put(&self, rec: &MasterRecord, dup_keys: &DupKeys) -> Result<()>;
+    fn next_seq(&self) -> Result<i64>;
+    fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>>;
+    /// Record that `id` left a scope (old posyandu/puskesmas) for another puskesmas (or the same).
+    fn add_exit(
+        &self,
+        seq: i64,
+        kind: Kind,
+        id: Uuid,
+        old_posyandu: Option<Uuid>,
+        old_puskesmas: Option<Uuid>,
+        new_puskesmas: Option<Uuid>,
+    ) -> Result<()>;
+    fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()>;
+    fn refusals(&self, device: Uuid, from_seq: u64, to_seq: u64) -> Result<Vec<Refusal>>;
+    /// (highest edit number applied, server time of the last sync)
+    fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)>;
+    fn set_device_progress(&self, device: Uuid, last_applied: u64, last_sync_ms: i64)
+        -> Result<()>;
+    /// Children sharing a duplicate key with this one, within the same puskesmas.
+    fn duplicate_candidates(
+        &self,
+        keys: &DupKeys,
+        puskesmas: Option<Uuid>,
+        except: Uuid,
+    ) -> Result<Vec<Uuid>>;
+    /// Is there already a duplicate record for this pair?
+    fn duplicate_pair_exists(&self, a: Uuid, b: Uuid) -> Result<bool>;
+}
+
+/// Keys under which children are compared for duplicates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DupKeys {
+    pub nik: Option<String>,
+    pub person: Option<String>,
+}
+
+/// The master store every front uses.
+pub trait MasterStore: Send + Sync {
+    /// Apply a device's request and answer it (one page; every page for a bundle).
+    fn exchange(&self, who: &Principal, req: &SyncRequest, now_ms: i64) -> Result<SyncResponse>;
+    /// An edit by the server itself (admin commands, seeding).
+    fn server_write(&self, kind: Kind, id: Uuid, fields: Fields, now_ms: i64) -> Result<()>;
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>>;
+    fn list(&self, kind: Kind) -> Result<Vec<MasterRecord>>;
+    fn count(&self, kind: Kind) -> Result<u64>;
+    fn add_user(&self, user: &User) -> Result<()>;
+    fn user_by_name(&self, name: &str) -> Result<Option<User>>;
+    fn add_device(&self, device: &Device, token_hash: &str) -> Result<()>;
+    /// The device holding this token hash, with its user's scope.
+    fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>>;
+    fn devices(&self) -> Result<Vec<Device>>;
+    fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<bool>;
+    /// Everything in the store as one digest (for moving stores and comparing replicas).
+    fn digest(&self) -> Result<String>;
+}
+
+pub fn problem(code: &str, id: String, en: String) -> Problem {
+    Problem::new(code, None, id, en)
+}

@@ -1,0 +1,627 @@
+//! The embedded master store: one SQLite file in WAL mode. One writer at a time (a mutex), which
+//! also makes sequence numbers visible in order (guarantee 5).
+
+use super::engine::{self, apply_request};
+use super::{
+    Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx, Result,
+    User,
+};
+use crate::error::ServerError;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite_migration::{Migrations, M};
+use sha2::{Digest, Sha256};
+use sinergi_core::model::{Fields, Kind};
+use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{LazyLock, Mutex};
+use uuid::Uuid;
+
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![M::up(
+        r#"
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters VALUES ('seq', 0);
+-- The master copy: one row per record; `fields` holds the values, `meta` each field's clock and
+-- sequence. `seq` is the record's last change: pulls read `seq > cursor` in scope.
+CREATE TABLE records (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    posyandu_id TEXT,
+    puskesmas_id TEXT,
+    parent_id TEXT,
+    fields TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    dup_nik TEXT,
+    dup_person TEXT
+);
+CREATE UNIQUE INDEX records_seq ON records(seq);
+CREATE INDEX records_kind ON records(kind);
+CREATE INDEX records_parent ON records(parent_id);
+CREATE INDEX records_dup_nik ON records(dup_nik) WHERE dup_nik IS NOT NULL;
+CREATE INDEX records_dup_person ON records(dup_person) WHERE dup_person IS NOT NULL;
+-- Records that left a scope, so devices there drop them.
+CREATE TABLE exits (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    old_posyandu_id TEXT,
+    old_puskesmas_id TEXT,
+    new_puskesmas_id TEXT
+);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    puskesmas_id TEXT NOT NULL REFERENCES records(id),
+    posyandu_id TEXT REFERENCES records(id),
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL,
+    revoked_ms INTEGER,
+    last_sync_ms INTEGER,
+    last_applied INTEGER NOT NULL DEFAULT 0
+);
+-- Refused edits, kept so that a retried push gets the same answer.
+CREATE TABLE refusals (
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    device_seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    PRIMARY KEY (device_id, device_seq)
+);
+"#,
+    )])
+});
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -64_000)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        MIGRATIONS.to_latest(&mut conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with_tx<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&Tx(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn pull(tx: &Tx, who: &Principal, cursor: i64, limit: u32) -> Result<Page> {
+        let t = tx.0;
+        let limit = limit.clamp(1, sinergi_core::protocol::MAX_PAGE);
+        let scope = if who.role == Role::Kader {
+            "(posyandu_id = ?3 AND kind NOT IN ('conflict', 'duplicate'))
+             OR (posyandu_id IS NULL AND puskesmas_id = ?4)"
+        } else {
+            "puskesmas_id = ?4 AND ?3 IS NULL"
+        };
+        let sql = format!(
+            "SELECT kind, id, posyandu_id, fields, seq FROM records
+             WHERE seq > ?1 AND ({scope}) ORDER BY seq LIMIT ?2"
+        );
+        let mut st = t.prepare_cached(&sql)?;
+        let posyandu = if who.role == Role::Kader {
+            opt(who.posyandu_id)
+        } else {
+            None
+        };
+        let rows = st.query_map(
+            params![cursor, limit, posyandu, opt(who.puskesmas_id)],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            },
+        )?;
+        let mut page = Page::default();
+        for row in rows {
+            let (kind, id, posyandu, fields, seq) = row?;
+            page.changes.push(Change {
+                kind: parse_kind(&kind)?,
+                id: parse_uuid(&id)?,
+                seq,
+                posyandu_id: posyandu.as_deref().map(parse_uuid).transpose()?,
+                fields: serde_json::from_str(&fields)?,
+            });
+        }
+        let upto = if page.changes.len() as u32 == limit {
+            page.more = true;
+            page.changes.last().map(|c| c.seq).unwrap_or(cursor)
+        } else {
+            t.query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| {
+                r.get(0)
+            })?
+        };
+        // Exits for this scope: where the record was, and it is no longer there.
+        let mut st = t.prepare_cached(
+            "SELECT kind, id, seq, old_posyandu_id, old_puskesmas_id, new_puskesmas_id FROM exits
+             WHERE seq > ?1 AND seq <= ?2 ORDER BY seq",
+        )?;
+        let rows = st.query_map(params![cursor, upto], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (kind, id, seq, old_p, old_q, new_q) = row?;
+            let old_p = old_p.as_deref().map(parse_uuid).transpose()?;
+            let old_q = old_q.as_deref().map(parse_uuid).transpose()?;
+            let new_q = new_q.as_deref().map(parse_uuid).transpose()?;
+            let concerns = !who.is_server()
+                && who.covers(old_p, old_q)
+                && match who.role {
+                    Role::Kader => true,
+                    _ => new_q != who.puskesmas_id,
+                };
+            if concerns {
+                page.exits.push(Exit {
+                    kind: parse_kind(&kind)?,
+                    id: parse_uuid(&id)?,
+                    seq,
+                });
+            }
+        }
+        page.cursor = upto;
+        Ok(page)
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| ServerError::Data(format!("bad id {s:?}: {e}")))
+}
+fn parse_kind(s: &str) -> Result<Kind> {
+    s.parse().map_err(ServerError::Data)
+}
+fn opt(u: Option<Uuid>) -> Option<String> {
+    u.map(|u| u.to_string())
+}
+
+/// The engine's view of one SQLite transaction.
+struct Tx<'a>(&'a Transaction<'a>);
+
+impl RecordTx for Tx<'_> {
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE id = ?1",
+        )?;
+        let row = st
+            .query_row([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()?;
+        let Some((kind, p, q, parent, meta, seq)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(MasterRecord {
+            kind: parse_kind(&kind)?,
+            id,
+            posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
+            puskesmas_id: q.as_deref().map(parse_uuid).transpose()?,
+            parent_id: parent.as_deref().map(parse_uuid).transpose()?,
+            fields: serde_json::from_str::<BTreeMap<String, MasterField>>(&meta)?,
+            seq,
+        }))
+    }
+
+    fn put(&self, rec: &MasterRecord, dup: &DupKeys) -> Result<()> {
+        let mut st = self.0.prepare_cached(
+            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta, seq, dup_nik, dup_person)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, posyandu_id = excluded.posyandu_id,
+                puskesmas_id = excluded.puskesmas_id, parent_id = excluded.parent_id,
+                fields = excluded.fields, meta = excluded.meta, seq = excluded.seq,
+                dup_nik = excluded.dup_nik, dup_person = excluded.dup_person",
+        )?;
+        st.execute(params![
+            rec.id.to_string(),
+            rec.kind.as_str(),
+            opt(rec.posyandu_id),
+            opt(rec.puskesmas_id),
+            opt(rec.parent_id),
+            serde_json::to_string(&rec.values())?,
+            serde_json::to_string(&rec.fields)?,
+            rec.seq,
+            dup.nik,
+            dup.person,
+        ])?;
+        Ok(())
+    }
+
+    fn next_seq(&self) -> Result<i64> {
+        Ok(self.0.query_row(
+            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>> {
+        let mut st = self
+            .0
+            .prepare_cached("SELECT id FROM records WHERE parent_id = ?1")?;
+        let ids: Vec<String> = st
+            .query_map([parent.to_string()], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|s| parse_uuid(s)).collect()
+    }
+
+    fn add_exit(
+        &self,
+        seq: i64,
+        kind: Kind,
+        id: Uuid,
+        old_p: Option<Uuid>,
+        old_q: Option<Uuid>,
+        new_q: Option<Uuid>,
+    ) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO exits(seq, kind, id, old_posyandu_id, old_puskesmas_id, new_puskesmas_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                seq,
+                kind.as_str(),
+                id.to_string(),
+                opt(old_p),
+                opt(old_q),
+                opt(new_q)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()> {
+        self.0.execute(
+            "INSERT OR REPLACE INTO refusals(device_id, device_seq, kind, id, problem) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![device.to_string(), r.device_seq as i64, r.kind.as_str(), r.id.to_string(), serde_json::to_string(&r.problem)?],
+        )?;
+        Ok(())
+    }
+
+    fn refusals(&self, device: Uuid, from: u64, to: u64) -> Result<Vec<Refusal>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT device_seq, kind, id, problem FROM refusals
+             WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3 ORDER BY device_seq",
+        )?;
+        let rows = st.query_map(params![device.to_string(), from as i64, to as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, kind, id, problem) = row?;
+            out.push(Refusal {
+                device_seq: seq as u64,
+                kind: parse_kind(&kind)?,
+                id: parse_uuid(&id)?,
+                problem: serde_json::from_str(&problem)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
+        if device.is_nil() {
+            return Ok((0, None, 0));
+        }
+        Ok(self
+            .0
+            .query_row(
+                "SELECT last_applied, last_sync_ms, created_ms FROM devices WHERE id = ?1",
+                [device.to_string()],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .unwrap_or((0, None, 0)))
+    }
+
+    fn set_device_progress(&self, device: Uuid, last_applied: u64, now: i64) -> Result<()> {
+        self.0.execute(
+            "UPDATE devices SET last_applied = ?2, last_sync_ms = ?3 WHERE id = ?1",
+            params![device.to_string(), last_applied as i64, now],
+        )?;
+        Ok(())
+    }
+
+    fn duplicate_candidates(
+        &self,
+        keys: &DupKeys,
+        puskesmas: Option<Uuid>,
+        except: Uuid,
+    ) -> Result<Vec<Uuid>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id FROM records WHERE kind = 'child' AND id != ?3 AND puskesmas_id IS ?4
+               AND ((?1 IS NOT NULL AND dup_nik = ?1) OR (?2 IS NOT NULL AND dup_person = ?2))",
+        )?;
+        let ids: Vec<String> = st
+            .query_map(
+                params![keys.nik, keys.person, except.to_string(), opt(puskesmas)],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|s| parse_uuid(s)).collect()
+    }
+
+    fn duplicate_pair_exists(&self, a: Uuid, b: Uuid) -> Result<bool> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        Ok(self.0.query_row(
+            "SELECT EXISTS(SELECT 1 FROM records WHERE kind = 'duplicate'
+               AND json_extract(fields, '$.child_a') = ?1 AND json_extract(fields, '$.child_b') = ?2)",
+            params![a.to_string(), b.to_string()],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl MasterStore for SqliteStore {
+    fn exchange(&self, who: &Principal, req: &SyncRequest, now: i64) -> Result<SyncResponse> {
+        self.with_tx(|tx| {
+            let applied = apply_request(tx, who, req, now)?;
+            let mut page = Self::pull(tx, who, req.cursor, req.page_limit)?;
+            if req.bundle {
+                // A file cannot ask again: carry every page.
+                while page.more {
+                    let next = Self::pull(tx, who, page.cursor, req.page_limit)?;
+                    page.changes.extend(next.changes);
+                    page.exits.extend(next.exits);
+                    page.cursor = next.cursor;
+                    page.more = next.more;
+                }
+            }
+            Ok(SyncResponse {
+                acked_through: applied.acked_through,
+                refused: applied.refused,
+                conflicts: applied.conflicts,
+                changes: page.changes,
+                exits: page.exits,
+                cursor: page.cursor,
+                more: page.more,
+                server_clock_ms: now,
+                clock_offset_ms: applied.clock_offset_ms,
+                clock_warning: applied.clock_warning,
+            })
+        })
+    }
+
+    fn server_write(&self, kind: Kind, id: Uuid, fields: Fields, now: i64) -> Result<()> {
+        self.with_tx(|tx| match engine::server_edit(tx, kind, id, fields, now)? {
+            Ok(_) => Ok(()),
+            Err(p) => Err(ServerError::Request(422, p)),
+        })
+    }
+
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        self.with_tx(|tx| tx.get(id))
+    }
+
+    fn list(&self, kind: Kind) -> Result<Vec<MasterRecord>> {
+        self.with_tx(|tx| {
+            let ids: Vec<String> = {
+                let mut st =
+                    tx.0.prepare_cached("SELECT id FROM records WHERE kind = ?1 ORDER BY id")?;
+                let rows = st.query_map([kind.as_str()], |r| r.get(0))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(r) = tx.get(parse_uuid(&id)?)? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn count(&self, kind: Kind) -> Result<u64> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE kind = ?1",
+            [kind.as_str()],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    fn add_user(&self, u: &User) -> Result<()> {
+        self.with_tx(|tx| {
+            let taken: bool = tx.0.query_row(
+                "SELECT EXISTS(SELECT 1 FROM users WHERE name = ?1)",
+                [&u.name],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(ServerError::bad_request(
+                    409,
+                    "user_exists",
+                    format!("Pengguna '{}' sudah ada", u.name),
+                    format!("User '{}' already exists", u.name),
+                ));
+            }
+            tx.0.execute(
+                "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.id.to_string(), u.name, u.role.as_str(), u.puskesmas_id.to_string(), opt(u.posyandu_id), u.password_hash],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        self.with_tx(|tx| {
+            let row = tx
+                .0
+                .query_row(
+                    "SELECT id, role, puskesmas_id, posyandu_id, password_hash FROM users WHERE name = ?1",
+                    [name],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(id, role, q, p, hash)| {
+                Ok(User {
+                    id: parse_uuid(&id)?,
+                    name: name.to_string(),
+                    role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+                    puskesmas_id: parse_uuid(&q)?,
+                    posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
+                    password_hash: hash,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn add_device(&self, d: &Device, token_hash: &str) -> Result<()> {
+        self.with_tx(|tx| {
+            tx.0.execute(
+                "INSERT INTO devices(id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.id.to_string(), d.user_id.to_string(), d.name, token_hash, d.created_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>> {
+        self.with_tx(|tx| {
+            let row =
+                tx.0.query_row(
+                    "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms
+                     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
+                    [token_hash],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, Option<i64>>(5)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(d, u, role, q, p, revoked)| {
+                Ok((
+                    Principal {
+                        device_id: parse_uuid(&d)?,
+                        user_id: parse_uuid(&u)?,
+                        role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+                        puskesmas_id: Some(parse_uuid(&q)?),
+                        posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
+                    },
+                    revoked,
+                ))
+            })
+            .transpose()
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        self.with_tx(|tx| {
+            let mut st = tx.0.prepare(
+                "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied
+                 FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.created_ms, d.id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, i64>(8)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, uid, user, role, name, created, revoked, last, applied) = row?;
+                out.push(Device {
+                    id: parse_uuid(&id)?,
+                    user_id: parse_uuid(&uid)?,
+                    user,
+                    role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+                    name,
+                    created_ms: created,
+                    revoked_ms: revoked,
+                    last_sync_ms: last,
+                    last_applied: applied as u64,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn revoke_device(&self, id: Uuid, now: i64) -> Result<bool> {
+        self.with_tx(|tx| {
+            Ok(tx.0.execute(
+                "UPDATE devices SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL",
+                params![id.to_string(), now],
+            )? > 0)
+        })
+    }
+
+    fn digest(&self) -> Result<String> {
+        self.with_tx(|tx| {
+            let mut h = Sha256::new();
+            let mut st =
+                tx.0.prepare("SELECT id, kind, posyandu_id, meta, seq FROM records ORDER BY id")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                for i in 0..5 {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    h.update(format!("{v:?}\u{1f}").as_bytes());
+                }
+                h.update(b"\x1e");
+            }
+            Ok(hex::encode(h.finalize()))
+        })
+    }
+}
