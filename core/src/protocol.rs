@@ -3,7 +3,6 @@
 //! clock). Bodies are gzip-compressed JSON.
 
 use crate::error::Problem;
-use crate::hlc::Hlc;
 use crate::model::{Fields, Kind};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -26,8 +25,10 @@ pub struct Edit {
     pub device_seq: u64,
     pub kind: Kind,
     pub id: Uuid,
-    /// The device's clock for the edit (corrected by the server, see DESIGN.md guarantee 6).
-    pub hlc: Hlc,
+    /// The device's wall clock when the edit was made (ms since the epoch). The server corrects
+    /// it by the device's measured offset and clamps it (DESIGN.md guarantee 6): device time is
+    /// data, never the merge authority.
+    pub made_ms: i64,
     /// The device's cursor when it made the edit: which server changes it had seen.
     pub base_seq: i64,
     pub fields: Fields,

@@ -64,6 +64,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ListCmd,
     },
+    /// Records of the master copy.
+    Records {
+        #[command(subcommand)]
+        cmd: RecordsCmd,
+    },
     /// Exchange by file.
     Bundle {
         #[command(subcommand)]
@@ -142,6 +147,16 @@ enum DeviceCmd {
 #[derive(Subcommand)]
 enum ListCmd {
     List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordsCmd {
+    List {
+        #[arg(long)]
+        kind: String,
         #[arg(long)]
         json: bool,
     },
@@ -291,6 +306,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             "Tidak ada kemungkinan duplikat.",
         ),
+        Cmd::Records {
+            cmd: RecordsCmd::List { kind, json },
+        } => {
+            let kind: Kind = kind
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("{e} [unknown_kind]"))?;
+            print_list(
+                svc.list_json(kind).map_err(explain)?,
+                json,
+                "Tidak ada data.",
+            )
+        }
         Cmd::Bundle {
             cmd: BundleCmd::Import { file, reply },
         } => {

@@ -32,7 +32,7 @@ impl LocalStore {
     ) -> Result<SyncRequest> {
         let e = self.require_enrollment()?;
         let mut st = self.conn.prepare_cached(
-            "SELECT device_seq, kind, id, hlc, base_seq, fields FROM outbox
+            "SELECT device_seq, kind, id, created_ms, base_seq, fields FROM outbox
              ORDER BY device_seq LIMIT ?1",
         )?;
         let limit = max_edits.min(MAX_EDITS_PER_REQUEST) as i64;
@@ -41,7 +41,7 @@ impl LocalStore {
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
+                r.get::<_, i64>(3)?,
                 r.get::<_, i64>(4)?,
                 r.get::<_, String>(5)?,
             ))
@@ -49,12 +49,12 @@ impl LocalStore {
         let bad = crate::CoreError::BadData;
         let mut edits = Vec::new();
         for row in rows {
-            let (seq, kind, id, hlc, base_seq, fields) = row?;
+            let (seq, kind, id, made_ms, base_seq, fields) = row?;
             edits.push(Edit {
                 device_seq: seq as u64,
                 kind: kind.parse().map_err(bad)?,
                 id: Uuid::parse_str(&id).map_err(|e| bad(e.to_string()))?,
-                hlc: hlc.parse().map_err(bad)?,
+                made_ms,
                 base_seq,
                 fields: serde_json::from_str(&fields)?,
             });
@@ -144,16 +144,6 @@ impl LocalStore {
             "clock_warning",
             if resp.clock_warning { "1" } else { "0" },
         )?;
-        // Later local edits must sort after what the server has decided.
-        let hlc = meta::last_hlc(&tx)?;
-        if resp.server_clock_ms > hlc.millis {
-            let seen = crate::hlc::Hlc {
-                millis: resp.server_clock_ms,
-                counter: 0,
-                node: hlc.node,
-            };
-            meta::set(&tx, "hlc", &seen.to_string())?;
-        }
         tx.commit()?;
         Ok(applied)
     }

@@ -118,9 +118,6 @@ impl LocalStore {
                 ));
             }
         }
-        let device = enrollment.map(|e| e.device_id).unwrap_or_else(Uuid::nil);
-        let hlc = meta::last_hlc(&tx)?.tick(now, device);
-        meta::set(&tx, "hlc", &hlc.to_string())?;
         let device_seq = meta::get_i64(&tx, "next_device_seq")?.max(1);
         meta::set(&tx, "next_device_seq", &(device_seq + 1).to_string())?;
         let base_seq = meta::get_i64(&tx, "cursor")?;
@@ -138,13 +135,12 @@ impl LocalStore {
             ],
         )?;
         tx.execute(
-            "INSERT INTO outbox(device_seq, kind, id, hlc, base_seq, fields, prev, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO outbox(device_seq, kind, id, base_seq, fields, prev, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 device_seq,
                 kind.as_str(),
                 id.to_string(),
-                hlc.to_string(),
                 base_seq,
                 serde_json::to_string(&changes)?,
                 serde_json::to_string(&prev)?,

@@ -2,7 +2,6 @@
 
 use super::LocalStore;
 use crate::error::{CoreError, Result};
-use crate::hlc::Hlc;
 use crate::protocol::Role;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -49,12 +48,6 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 pub(crate) fn get_i64(conn: &Connection, key: &str) -> Result<i64> {
     Ok(get(conn, key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
-}
-
-pub(crate) fn last_hlc(conn: &Connection) -> Result<Hlc> {
-    Ok(get(conn, "hlc")?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(Hlc::ZERO))
 }
 
 impl LocalStore {

@@ -2,13 +2,16 @@
 //! outbox of edits not yet acknowledged, the edits the server refused, and the sync state.
 
 mod apply;
+mod assess;
 mod edit;
 mod meta;
+mod review;
 mod schema;
 
 pub use apply::{Applied, CLOCK_WARNING_MS};
 pub use edit::EditOutcome;
 pub use meta::{Enrollment, SyncState};
+pub use review::Choice;
 
 use crate::error::Result;
 use crate::hlc::{Clock, SystemClock};
@@ -74,9 +77,11 @@ impl LocalStore {
         &*self.clock
     }
 
-    /// Today as this device's clock sees it (for "date in the future" checks).
+    /// Today for "date in the future" checks: the device clock corrected by the offset the
+    /// server measured at the last sync, so a phone reset to 1970 can still record today's visit.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::DateTime::from_timestamp_millis(self.clock.now_ms())
+        let offset = meta::get_i64(&self.conn, "clock_offset_ms").unwrap_or(0);
+        chrono::DateTime::from_timestamp_millis(self.clock.now_ms().saturating_add(offset))
             .map(|d| d.date_naive())
             .unwrap_or_default()
     }

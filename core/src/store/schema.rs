@@ -25,7 +25,6 @@ CREATE TABLE outbox (
     device_seq INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
     id TEXT NOT NULL REFERENCES records(id),
-    hlc TEXT NOT NULL,
     base_seq INTEGER NOT NULL,
     fields TEXT NOT NULL,
     prev TEXT NOT NULL,

@@ -67,10 +67,11 @@ pub fn apply_request(
         if edit.device_seq <= last_applied {
             continue; // already handled: a retry after a lost response
         }
-        let millis = edit.hlc.millis.saturating_add(offset).clamp(window_lo, now);
+        let millis = edit.made_ms.saturating_add(offset).clamp(window_lo, now);
+        // The counter orders one device's edits made in the same millisecond.
         let hlc = Hlc {
             millis,
-            counter: edit.hlc.counter,
+            counter: edit.device_seq as u32,
             node: who.device_id,
         };
         match apply_edit(tx, who, edit, hlc, now) {
@@ -108,15 +109,15 @@ pub fn server_edit(
         device_seq: 0,
         kind,
         id,
-        hlc: Hlc {
-            millis: now,
-            counter: 0,
-            node: Uuid::nil(),
-        },
+        made_ms: now,
         base_seq: seq_hint,
         fields,
     };
-    let hlc = edit.hlc;
+    let hlc = Hlc {
+        millis: now,
+        counter: 0,
+        node: Uuid::nil(),
+    };
     Ok(apply_edit(tx, &Principal::server(), &edit, hlc, now))
 }
 
@@ -197,8 +198,9 @@ fn apply_edit_inner(
         match cur {
             None => incoming_hlc = hlc,
             Some(cur) if cur.state.value == value => continue,
-            Some(cur) if cur.seq <= edit.base_seq => {
-                // The device had seen the current value: its edit comes after it.
+            Some(cur) if cur.seq <= edit.base_seq || cur.state.hlc.node == hlc.node => {
+                // The device had seen the current value (or wrote it itself, in an earlier
+                // edit): this edit comes after it, whatever the clocks say.
                 incoming_hlc = hlc.max(Hlc {
                     millis: cur.state.hlc.millis,
                     counter: cur.state.hlc.counter + 1,

@@ -1,0 +1,348 @@
+//! The end-to-end harness: real `sinergi-server` and `sinergi` processes on loopback, temporary
+//! data directories, and a TCP proxy that can cut a response to simulate a lost link.
+
+pub mod proxy;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "rahasia-123";
+
+/// A binary of this workspace, built next to the test executable (`cargo build --bins`).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn check(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// A puskesmas master store with two posyandu and users for each role.
+pub struct Puskesmas {
+    pub dir: TempDir,
+    pub puskesmas: String,
+    pub desa: String,
+    pub posyandu_a: String,
+    pub posyandu_b: String,
+}
+
+impl Puskesmas {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Puskesmas {
+            dir,
+            puskesmas: String::new(),
+            desa: String::new(),
+            posyandu_a: String::new(),
+            posyandu_b: String::new(),
+        };
+        p.puskesmas = p.admin_ok(&["init", "--puskesmas", "Puskesmas Uji"]);
+        p.desa = p.admin_ok(&["desa", "add", "--name", "Desa Uji"]);
+        p.posyandu_a = p.admin_ok(&[
+            "posyandu",
+            "add",
+            "--desa",
+            &p.desa.clone(),
+            "--name",
+            "Posyandu A",
+        ]);
+        p.posyandu_b = p.admin_ok(&[
+            "posyandu",
+            "add",
+            "--desa",
+            &p.desa.clone(),
+            "--name",
+            "Posyandu B",
+        ]);
+        let (a, b) = (p.posyandu_a.clone(), p.posyandu_b.clone());
+        p.add_user("bidan", "bidan", None);
+        p.add_user("koordinator", "coordinator", None);
+        p.add_user("kader_a", "kader", Some(&a));
+        p.add_user("kader_a2", "kader", Some(&a));
+        p.add_user("kader_b", "kader", Some(&b));
+        p
+    }
+
+    pub fn add_user(&self, name: &str, role: &str, posyandu: Option<&str>) {
+        let mut args = vec![
+            "user",
+            "add",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+        ];
+        if let Some(p) = posyandu {
+            args.extend(["--posyandu", p]);
+        }
+        let mut cmd = Command::new(bin("sinergi-server"));
+        cmd.arg("--data-dir").arg(self.dir.path()).args(&args);
+        check(run_with_stdin(cmd, Some(PASSWORD)), "user add");
+    }
+
+    pub fn admin(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(bin("sinergi-server"));
+        cmd.arg("--data-dir").arg(self.dir.path()).args(args);
+        run_with_stdin(cmd, None)
+    }
+
+    /// Run an admin command that must succeed; its trimmed stdout.
+    pub fn admin_ok(&self, args: &[&str]) -> String {
+        check(self.admin(args), &format!("sinergi-server {args:?}"))
+            .trim()
+            .to_string()
+    }
+
+    pub fn admin_json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.admin_ok(args)).expect("json")
+    }
+
+    /// Records of a kind in the master copy.
+    pub fn records(&self, kind: &str) -> Vec<Value> {
+        let v = self.admin_json(&["records", "list", "--kind", kind, "--json"]);
+        v.as_array().unwrap().clone()
+    }
+
+    pub fn start(&self) -> Server {
+        Server::start(self.dir.path(), free_port())
+    }
+}
+
+impl Default for Puskesmas {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A running `sinergi-server serve`.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    dir: PathBuf,
+}
+
+impl Server {
+    pub fn start(dir: &Path, port: u16) -> Server {
+        let mut child = Command::new(bin("sinergi-server"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(
+            line.contains("mendengarkan"),
+            "server did not start: {line}"
+        );
+        Server {
+            child,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Stop (SIGTERM) and wait.
+    pub fn stop(&mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start again on the same port and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        *self = Server::start(&self.dir.clone(), self.port);
+    }
+
+    pub fn health(&self) -> bool {
+        reqwest::blocking::get(format!("{}/api/v1/health", self.url))
+            .is_ok_and(|r| r.status().is_success())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A device running the `sinergi` client on its own data directory.
+pub struct Client {
+    pub dir: TempDir,
+    pub clock_offset_ms: i64,
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Client {
+            dir: tempfile::tempdir().unwrap(),
+            clock_offset_ms: 0,
+        }
+    }
+
+    pub fn with_clock_offset(ms: i64) -> Self {
+        Client {
+            dir: tempfile::tempdir().unwrap(),
+            clock_offset_ms: ms,
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, None)
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(bin("sinergi"));
+        cmd.arg("--data-dir").arg(self.dir.path()).args(args);
+        if self.clock_offset_ms != 0 {
+            cmd.env("SINERGI_CLOCK_OFFSET_MS", self.clock_offset_ms.to_string());
+        }
+        run_with_stdin(cmd, stdin)
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        check(self.run(args), &format!("sinergi {args:?}"))
+            .trim()
+            .to_string()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).expect("json output")
+    }
+
+    pub fn enroll(&self, url: &str, user: &str) -> Value {
+        let out = self.run_stdin(
+            &[
+                "enroll",
+                "--server",
+                url,
+                "--user",
+                user,
+                "--password-stdin",
+                "--device-name",
+                &format!("hp-{user}"),
+                "--json",
+            ],
+            Some(PASSWORD),
+        );
+        serde_json::from_str(&check(out, "enroll")).unwrap()
+    }
+
+    pub fn sync(&self) -> Value {
+        self.json(&["sync", "--json"])
+    }
+
+    pub fn status(&self) -> Value {
+        self.json(&["status", "--json"])
+    }
+
+    pub fn add_child(&self, posyandu: &str, name: &str) -> String {
+        self.ok(&[
+            "child",
+            "add",
+            "--posyandu",
+            posyandu,
+            "--name",
+            name,
+            "--sex",
+            "L",
+            "--birth-date",
+            "2025-03-14",
+        ])
+    }
+
+    pub fn children(&self) -> Vec<Value> {
+        self.json(&["child", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn child(&self, id: &str) -> Value {
+        self.json(&["child", "show", id, "--json"])
+    }
+
+    /// The device's enrollment token (tests that speak raw HTTP use it).
+    pub fn token(&self) -> String {
+        let store = sinergi_core::store::LocalStore::open(self.dir.path()).unwrap();
+        store.require_enrollment().unwrap().token
+    }
+
+    pub fn device_id(&self) -> String {
+        self.status()["device_id"].as_str().unwrap().to_string()
+    }
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Find a record by id in a JSON list.
+pub fn find<'a>(list: &'a [Value], id: &str) -> Option<&'a Value> {
+    list.iter().find(|v| v["id"] == id)
+}
