@@ -6,4 +6,4 @@ source scripts/lib.sh
 ensure_rust
 ensure_packages "${BUILD_PACKAGES[@]}"
 cargo build --release --locked --workspace --bins
-./target/release/sinergi-sync-bench "${1:-100000}"
+"${CARGO_TARGET_DIR:-target}"/release/sinergi-sync-bench "${1:-100000}"

@@ -7,6 +7,7 @@ pub mod hlc;
 pub mod merge;
 pub mod model;
 pub mod protocol;
+pub mod report;
 pub mod store;
 pub mod sync;
 

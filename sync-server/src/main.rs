@@ -1,6 +1,11 @@
 //! `sinergi-server`: admin commands and `serve`, thin over the service.
 
 use anyhow::{bail, Context};
+
+/// The merge allocates many small maps and strings; mimalloc handles that far better than glibc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use sinergi_core::hlc::SystemClock;
 use sinergi_core::model::Kind;

@@ -73,11 +73,8 @@ impl LocalStore {
         let today = self.today();
         let tx = self.conn.transaction()?;
         let current: Option<(String, String)> = tx
-            .query_row(
-                "SELECT kind, fields FROM records WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT kind, fields FROM records WHERE id = ?1")?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let mut fields: Fields = match (&current, create) {
             (Some(_), true) => {
@@ -121,32 +118,32 @@ impl LocalStore {
         let device_seq = meta::get_i64(&tx, "next_device_seq")?.max(1);
         meta::set(&tx, "next_device_seq", &(device_seq + 1).to_string())?;
         let base_seq = meta::get_i64(&tx, "cursor")?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, seq)
              VALUES (?1, ?2, ?3, ?4, ?5, 0)
              ON CONFLICT(id) DO UPDATE SET posyandu_id = excluded.posyandu_id,
                  parent_id = excluded.parent_id, fields = excluded.fields",
-            params![
-                id.to_string(),
-                kind.as_str(),
-                posyandu.map(|p| p.to_string()),
-                parent.map(|p| p.to_string()),
-                serde_json::to_string(&fields)?
-            ],
-        )?;
-        tx.execute(
+        )?
+        .execute(params![
+            id.to_string(),
+            kind.as_str(),
+            posyandu.map(|p| p.to_string()),
+            parent.map(|p| p.to_string()),
+            serde_json::to_string(&fields)?
+        ])?;
+        tx.prepare_cached(
             "INSERT INTO outbox(device_seq, kind, id, base_seq, fields, prev, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                device_seq,
-                kind.as_str(),
-                id.to_string(),
-                base_seq,
-                serde_json::to_string(&changes)?,
-                serde_json::to_string(&prev)?,
-                now
-            ],
-        )?;
+        )?
+        .execute(params![
+            device_seq,
+            kind.as_str(),
+            id.to_string(),
+            base_seq,
+            serde_json::to_string(&changes)?,
+            serde_json::to_string(&prev)?,
+            now
+        ])?;
         tx.commit()?;
         Ok(EditOutcome {
             id,

@@ -227,11 +227,12 @@ pub(crate) struct ConnLookup<'a>(pub &'a Connection);
 impl Lookup for ConnLookup<'_> {
     fn fields_of(&self, kind: Kind, id: Uuid) -> Option<Fields> {
         self.0
-            .query_row(
-                "SELECT fields FROM records WHERE id = ?1 AND kind = ?2",
-                params![id.to_string(), kind.as_str()],
-                |r| r.get::<_, String>(0),
-            )
+            .prepare_cached("SELECT fields FROM records WHERE id = ?1 AND kind = ?2")
+            .and_then(|mut st| {
+                st.query_row(params![id.to_string(), kind.as_str()], |r| {
+                    r.get::<_, String>(0)
+                })
+            })
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok())
     }
@@ -256,11 +257,8 @@ pub(crate) fn scope_of(
     for pf in kind.parent_fields() {
         if let Some(parent) = own(pf) {
             let p: Option<Option<String>> = conn
-                .query_row(
-                    "SELECT posyandu_id FROM records WHERE id = ?1",
-                    [parent.to_string()],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT posyandu_id FROM records WHERE id = ?1")?
+                .query_row([parent.to_string()], |r| r.get(0))
                 .optional()?;
             let posyandu = p.flatten().and_then(|s| Uuid::parse_str(&s).ok());
             return Ok((posyandu, Some(parent)));

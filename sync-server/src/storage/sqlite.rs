@@ -12,7 +12,8 @@ use rusqlite_migration::{Migrations, M};
 use sha2::{Digest, Sha256};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
-use std::collections::BTreeMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
 use uuid::Uuid;
@@ -37,7 +38,6 @@ CREATE TABLE records (
     dup_person TEXT
 );
 CREATE UNIQUE INDEX records_seq ON records(seq);
-CREATE INDEX records_kind ON records(kind);
 CREATE INDEX records_parent ON records(parent_id);
 CREATE INDEX records_dup_nik ON records(dup_nik) WHERE dup_nik IS NOT NULL;
 CREATE INDEX records_dup_person ON records(dup_person) WHERE dup_person IS NOT NULL;
@@ -102,7 +102,9 @@ impl SqliteStore {
     fn with_tx<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&Tx(&tx))?;
+        let t = Tx(&tx, Default::default(), Default::default());
+        let out = f(&t)?;
+        t.flush_seq()?;
         tx.commit()?;
         Ok(out)
     }
@@ -206,11 +208,38 @@ fn opt(u: Option<Uuid>) -> Option<String> {
     u.map(|u| u.to_string())
 }
 
-/// The engine's view of one SQLite transaction.
-struct Tx<'a>(&'a Transaction<'a>);
+/// The engine's view of one SQLite transaction, with a read-through cache of the records it
+/// touches (a push of thousands of children looks up the same posyandu each time) and the
+/// sequence counter kept in memory until the transaction ends.
+struct Tx<'a>(
+    &'a Transaction<'a>,
+    RefCell<HashMap<Uuid, Option<MasterRecord>>>,
+    Cell<Option<i64>>,
+);
 
-impl RecordTx for Tx<'_> {
-    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+impl Tx<'_> {
+    fn current_seq(&self) -> Result<i64> {
+        if let Some(s) = self.2.get() {
+            return Ok(s);
+        }
+        let s = self
+            .0
+            .query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| {
+                r.get(0)
+            })?;
+        self.2.set(Some(s));
+        Ok(s)
+    }
+
+    fn flush_seq(&self) -> Result<()> {
+        if let Some(s) = self.2.get() {
+            self.0
+                .execute("UPDATE counters SET value = ?1 WHERE name = 'seq'", [s])?;
+        }
+        Ok(())
+    }
+
+    fn load(&self, id: Uuid) -> Result<Option<MasterRecord>> {
         let mut st = self.0.prepare_cached(
             "SELECT kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE id = ?1",
         )?;
@@ -239,6 +268,17 @@ impl RecordTx for Tx<'_> {
             seq,
         }))
     }
+}
+
+impl RecordTx for Tx<'_> {
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        if let Some(hit) = self.1.borrow().get(&id) {
+            return Ok(hit.clone());
+        }
+        let rec = self.load(id)?;
+        self.1.borrow_mut().insert(id, rec.clone());
+        Ok(rec)
+    }
 
     fn put(&self, rec: &MasterRecord, dup: &DupKeys) -> Result<()> {
         let mut st = self.0.prepare_cached(
@@ -261,15 +301,14 @@ impl RecordTx for Tx<'_> {
             dup.nik,
             dup.person,
         ])?;
+        self.1.borrow_mut().insert(rec.id, Some(rec.clone()));
         Ok(())
     }
 
     fn next_seq(&self) -> Result<i64> {
-        Ok(self.0.query_row(
-            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
-            [],
-            |r| r.get(0),
-        )?)
+        let next = self.current_seq()? + 1;
+        self.2.set(Some(next));
+        Ok(next)
     }
 
     fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>> {
@@ -369,16 +408,25 @@ impl RecordTx for Tx<'_> {
         puskesmas: Option<Uuid>,
         except: Uuid,
     ) -> Result<Vec<Uuid>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT id FROM records WHERE kind = 'child' AND id != ?3 AND puskesmas_id IS ?4
-               AND ((?1 IS NOT NULL AND dup_nik = ?1) OR (?2 IS NOT NULL AND dup_person = ?2))",
-        )?;
-        let ids: Vec<String> = st
-            .query_map(
-                params![keys.nik, keys.person, except.to_string(), opt(puskesmas)],
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+        // One indexed lookup per key (an OR across two indexes would scan the table).
+        let mut ids: Vec<String> = Vec::new();
+        for (column, key) in [("dup_nik", &keys.nik), ("dup_person", &keys.person)] {
+            let Some(key) = key else { continue };
+            let sql = format!(
+                "SELECT id FROM records WHERE {column} = ?1 AND kind = 'child' AND id != ?2
+                   AND puskesmas_id IS ?3"
+            );
+            let mut st = self.0.prepare_cached(&sql)?;
+            let rows = st.query_map(params![key, except.to_string(), opt(puskesmas)], |r| {
+                r.get(0)
+            })?;
+            for id in rows {
+                let id: String = id?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
         ids.iter().map(|s| parse_uuid(s)).collect()
     }
 

@@ -2,12 +2,23 @@
 //! incremental sync, and the time and peak memory of a first enrollment that pulls everything.
 //! Run with `scripts/bench-sync.sh [RECORDS]` (release build; default 100,000 records).
 
+use sinergi_core::hlc::SystemClock;
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::store::LocalStore;
 use sinergi_e2e::proxy::Proxy;
 use sinergi_e2e::{bin, Client, Puskesmas, PASSWORD};
+
+/// The same allocator as `sinergi-server`, so the in-process merge measures what the server does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use sinergi_core::protocol::MAX_EDITS_PER_REQUEST;
+use sinergi_server::auth::token_hash;
+use sinergi_server::service::Service;
+use sinergi_server::storage::sqlite::SqliteStore;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 fn child_fields(posyandu: &str, i: usize) -> Fields {
@@ -91,7 +102,7 @@ fn main() {
         n as f64 / local
     );
 
-    // Push them all: the server merges (validates, stamps, scopes, checks duplicates).
+    // Push them all over HTTP: the server merges (validates, stamps, scopes, checks duplicates).
     let (up0, down0) = (
         proxy.up.load(Ordering::Relaxed),
         proxy.down.load(Ordering::Relaxed),
@@ -102,7 +113,7 @@ fn main() {
     assert_eq!(r["acknowledged"].as_u64().unwrap() as usize, n);
     let up = proxy.up.load(Ordering::Relaxed) - up0;
     let _ = down0;
-    println!("server merge throughput (push over HTTP): {:>9.0} records/s  ({:.2} s for {n}, {} requests)", n as f64 / push, push, r["requests"]);
+    println!("push over HTTP incl. pulling the echo:  {:>10.0} records/s  ({:.2} s for {n}, {} requests)", n as f64 / push, push, r["requests"]);
     println!(
         "bytes on the wire per record, push:      {:>10.1} B (gzip JSON)",
         up as f64 / n as f64
@@ -126,6 +137,14 @@ fn main() {
         "bench",
         "--json",
     ]);
+    let own = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.to_string())
+        })
+        .unwrap_or_default();
     let (secs, rss, out) = timed_child(cmd, PASSWORD);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let pulled = v["sync"]["pulled"].as_u64().unwrap();
@@ -148,10 +167,61 @@ fn main() {
     // An incremental sync with a little to say: one edit each way.
     let id = a.add_child(&p.posyandu_a, "Anak Baru");
     a.sync();
+    b.sync();
     b.ok(&["child", "set", &id, "dusun=Dusun Kecil"]);
     let inc = b.sync();
     println!(
         "requests per incremental sync:           {:>10} (pushed {}, pulled {})",
         inc["requests"], inc["pushed"], inc["pulled"]
+    );
+
+    // Last, because it grows this process, and on Linux a child's max RSS starts from the size
+    // of the process that forked it (the enrollment above is measured while this one is small).
+    merge_in_process(n);
+}
+
+/// The server's merge alone: the same requests a device sends, applied by the server's own
+/// service and store in this process (no HTTP, no pull beyond one record).
+fn merge_in_process(n: usize) {
+    let p = Puskesmas::new();
+    let c = Client::new();
+    {
+        let server = p.start();
+        c.enroll(&server.url, "kader_a");
+    }
+    let token = c.token();
+    let mut store = LocalStore::open(c.dir.path()).unwrap();
+    for i in 0..n {
+        store
+            .create(Kind::Child, child_fields(&p.posyandu_a, i))
+            .unwrap();
+    }
+    let master = SqliteStore::open(&p.dir.path().join("master.db")).unwrap();
+    let svc = Service::new(Box::new(master), Arc::new(SystemClock));
+    let hash = token_hash(&token);
+    let mut merged = 0;
+    let mut busy = 0.0;
+    let mut requests = Vec::new();
+    loop {
+        let mut req = store
+            .build_request(1, MAX_EDITS_PER_REQUEST, false)
+            .unwrap();
+        if req.edits.is_empty() {
+            break;
+        }
+        req.page_limit = 1;
+        let t = Instant::now();
+        let resp = svc.sync(&hash, &req).unwrap();
+        busy += t.elapsed().as_secs_f64();
+        merged += req.edits.len();
+        assert!(resp.refused.is_empty());
+        requests.push(req.edits.len());
+        store.apply_response(&resp).unwrap();
+    }
+    println!(
+        "server merge throughput (in process):    {:>10.0} records/s  ({merged} records in {} requests, {:.2} s)",
+        merged as f64 / busy,
+        requests.len(),
+        busy
     );
 }
