@@ -103,16 +103,12 @@ fn main() {
     );
 
     // Push them all over HTTP: the server merges (validates, stamps, scopes, checks duplicates).
-    let (up0, down0) = (
-        proxy.up.load(Ordering::Relaxed),
-        proxy.down.load(Ordering::Relaxed),
-    );
+    let up0 = proxy.up.load(Ordering::Relaxed);
     let t = Instant::now();
     let r = a.sync();
     let push = t.elapsed().as_secs_f64();
     assert_eq!(r["acknowledged"].as_u64().unwrap() as usize, n);
     let up = proxy.up.load(Ordering::Relaxed) - up0;
-    let _ = down0;
     println!("push over HTTP incl. pulling the echo:  {:>10.0} records/s  ({:.2} s for {n}, {} requests)", n as f64 / push, push, r["requests"]);
     println!(
         "bytes on the wire per record, push:      {:>10.1} B (gzip JSON)",
@@ -121,10 +117,7 @@ fn main() {
 
     // First enrollment of a second device: pulls everything, in pages.
     let b = Client::new();
-    let (down0, up0) = (
-        proxy.down.load(Ordering::Relaxed),
-        proxy.up.load(Ordering::Relaxed),
-    );
+    let down0 = proxy.down.load(Ordering::Relaxed);
     let mut cmd = Command::new(bin("sinergi"));
     cmd.arg("--data-dir").arg(b.dir.path()).args([
         "enroll",
@@ -137,19 +130,10 @@ fn main() {
         "bench",
         "--json",
     ]);
-    let own = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(|l| l.to_string())
-        })
-        .unwrap_or_default();
     let (secs, rss, out) = timed_child(cmd, PASSWORD);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let pulled = v["sync"]["pulled"].as_u64().unwrap();
     let down = proxy.down.load(Ordering::Relaxed) - down0;
-    let _ = up0;
     println!(
         "first enrollment: pulled {pulled} records in {} requests",
         v["sync"]["requests"]
