@@ -22,3 +22,5 @@ ensure_rust() {
 
 # What the Rust build needs from Debian.
 BUILD_PACKAGES=(build-essential pkg-config)
+# What the tests use: LibreOffice opens the XLSX reports, pdftoppm renders the PDF ones.
+TEST_PACKAGES=(libreoffice-calc poppler-utils)

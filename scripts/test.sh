@@ -3,7 +3,7 @@
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_rust
-ensure_packages "${BUILD_PACKAGES[@]}"
+ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 echo ">> cargo fmt --check"
 cargo fmt --all --check
 echo ">> cargo clippy"

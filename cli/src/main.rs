@@ -2,6 +2,7 @@
 
 mod output;
 mod records;
+mod report;
 mod sync;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +60,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Monthly reports (SKDN and friends) from what this device holds.
+    Report(report::ReportArgs),
     /// Exchange by file, where no link ever appears.
     Bundle {
         #[command(subcommand)]
@@ -94,5 +97,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Sync(a) => sync::sync(&mut store, a),
         Cmd::Status { json } => sync::status(&store, json),
         Cmd::Bundle { cmd } => sync::bundle(&mut store, cmd),
+        Cmd::Report(a) => report::run(&store, a),
     }
 }

@@ -5,13 +5,15 @@ use crate::auth;
 use crate::error::ServerError;
 use crate::service::Service;
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use sinergi_core::protocol::{self, EnrollRequest, ErrorBody, SyncRequest};
+use sinergi_core::report::Level;
 use sinergi_core::Problem;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Largest body on the wire (compressed); the decompressed limit is `MAX_BODY_BYTES`.
@@ -22,6 +24,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/api/v1/health", get(|| async { "ok" }))
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/sync", post(sync))
+        .route("/api/v1/report", get(report))
         .fallback(|| async {
             error_response(ServerError::bad_request(
                 404,
@@ -111,23 +114,74 @@ async fn enroll(State(svc): State<Arc<Service>>, req: Request) -> Response {
     result.unwrap_or_else(error_response)
 }
 
+fn bearer_hash(headers: &HeaderMap) -> Result<String, ServerError> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(auth::token_hash)
+        .ok_or_else(|| {
+            ServerError::bad_request(
+                401,
+                "missing_token",
+                "Permintaan tanpa token perangkat; daftarkan perangkat dulu".into(),
+                "No device token; enroll the device first".into(),
+            )
+        })
+}
+
+/// `GET /api/v1/report?month=YYYY-MM&posyandu=ID|desa=ID|puskesmas=ID&format=xlsx|csv|pdf|json`:
+/// the month's reports for an area the device's user may read (default: the user's puskesmas,
+/// or a kader's posyandu).
+async fn report(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let hash = bearer_hash(&headers)?;
+        let resp = tokio::task::spawn_blocking(move || {
+            let who = svc.principal(&hash)?;
+            let get = |k: &str| q.get(k).map(String::as_str);
+            let (month, level, format) = crate::report::parse_options(
+                get("month").unwrap_or(""),
+                get("posyandu"),
+                get("desa"),
+                get("puskesmas"),
+                get("format").unwrap_or("json"),
+            )?;
+            let level = level.unwrap_or(match (who.posyandu_id, who.puskesmas_id) {
+                (Some(p), _) => Level::Posyandu(p),
+                (None, Some(q)) => Level::Puskesmas(q),
+                (None, None) => Level::All,
+            });
+            let (bytes, name) = svc.report_file(&who, month, level, format)?;
+            Ok::<_, ServerError>((bytes, name, format.content_type()))
+        })
+        .await
+        .map_err(|e| ServerError::Data(e.to_string()))??;
+        let (bytes, name, content_type) = resp;
+        Ok::<_, ServerError>(
+            (
+                [
+                    (header::CONTENT_TYPE, content_type.to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}
+
 async fn sync(State(svc): State<Arc<Service>>, req: Request) -> Response {
     let result = async {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::to_string)
-            .ok_or_else(|| {
-                ServerError::bad_request(
-                    401,
-                    "missing_token",
-                    "Permintaan tanpa token perangkat; daftarkan perangkat dulu".into(),
-                    "No device token; enroll the device first".into(),
-                )
-            })?;
-        let hash = auth::token_hash(&token);
+        let hash = bearer_hash(req.headers())?;
         let (headers, body): (_, SyncRequest) = read_body(req).await?;
         let resp = tokio::task::spawn_blocking(move || svc.sync(&hash, &body))
             .await

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod report;
 pub mod service;
 pub mod storage;
 

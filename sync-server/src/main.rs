@@ -79,6 +79,22 @@ enum Cmd {
         #[command(subcommand)]
         cmd: BundleCmd,
     },
+    /// Monthly reports of the master copy (SKDN and friends).
+    Report {
+        #[arg(long)]
+        month: String,
+        #[arg(long, conflicts_with_all = ["desa", "puskesmas"])]
+        posyandu: Option<String>,
+        #[arg(long, conflicts_with = "puskesmas")]
+        desa: Option<String>,
+        /// A puskesmas (its id; without one, the only puskesmas of this server).
+        #[arg(long, num_args = 0..=1, default_missing_value = "")]
+        puskesmas: Option<String>,
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Seed the demo puskesmas (if the store is empty).
     Demo,
     /// Serve the sync API.
@@ -340,6 +356,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     reply.display()
                 );
             }
+        }
+        Cmd::Report {
+            month,
+            posyandu,
+            desa,
+            puskesmas,
+            format,
+            out,
+        } => {
+            let (month, level, format) = sinergi_server::report::parse_options(
+                &month,
+                posyandu.as_deref(),
+                desa.as_deref(),
+                puskesmas.as_deref(),
+                &format,
+            )
+            .map_err(explain)?;
+            let level = match level {
+                Some(l) => l,
+                None => sinergi_core::report::Level::Puskesmas(
+                    svc.default_puskesmas(None).map_err(explain)?,
+                ),
+            };
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message("Menyusun laporan");
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let who = sinergi_server::storage::Principal::server();
+            let r = svc.report(&who, month, level).map_err(explain)?;
+            sinergi_core::report::write(&r, format, &out)?;
+            bar.finish_and_clear();
+            for w in &r.warnings {
+                eprintln!("peringatan [{}]: {}", w.code, w.message);
+            }
+            let s = &r.skdn.total;
+            println!(
+                "Laporan {} {} ditulis ke {}",
+                r.scope.describe(),
+                month.name_id(),
+                out.display()
+            );
+            println!(
+                "SKDN: S {} K {} D {} N {} T {} O {} B {} 2T {} BGM {}",
+                s.s, s.k, s.d, s.n, s.t, s.o, s.b, s.two_t, s.bgm
+            );
         }
         Cmd::Demo => match sinergi_server::demo::seed(&svc, today).map_err(explain)? {
             Some(s) => println!("{}", serde_json::to_string_pretty(&s)?),

@@ -90,7 +90,7 @@ impl Service {
         })
     }
 
-    fn principal(&self, token_hash: &str) -> Result<Principal> {
+    pub(crate) fn principal(&self, token_hash: &str) -> Result<Principal> {
         match self.store.principal_by_token(token_hash)? {
             None => Err(bad(
                 401,

@@ -265,15 +265,23 @@ pub struct ScopeInfo {
 impl ScopeInfo {
     /// "Puskesmas Sukamaju · Desa Mekar · Posyandu Melati 1" (only the parts known).
     pub fn describe(&self) -> String {
+        // Names often carry their own prefix ("Posyandu Mawar"): never write it twice.
+        let named = |prefix: &str, name: &str| {
+            if name.to_lowercase().starts_with(&prefix.to_lowercase()) {
+                name.to_string()
+            } else {
+                format!("{prefix} {name}")
+            }
+        };
         let mut parts = Vec::new();
         if let Some(p) = &self.puskesmas {
-            parts.push(format!("Puskesmas {p}"));
+            parts.push(named("Puskesmas", p));
         }
         if let Some(d) = &self.desa {
-            parts.push(format!("Desa {d}"));
+            parts.push(named("Desa", d));
         }
         if let Some(p) = &self.posyandu {
-            parts.push(format!("Posyandu {p}"));
+            parts.push(named("Posyandu", p));
         }
         if parts.is_empty() {
             parts.push(self.level_label.clone());

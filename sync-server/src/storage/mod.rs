@@ -161,6 +161,9 @@ pub struct DupKeys {
     pub person: Option<String>,
 }
 
+/// Called once per record by `MasterStore::scan`: kind, id, posyandu, current values.
+pub type RecordVisitor<'a> = dyn FnMut(Kind, Uuid, Option<Uuid>, &Fields) + 'a;
+
 /// The master store every front uses.
 pub trait MasterStore: Send + Sync {
     /// Apply a device's request and answer it (one page; every page for a bundle).
@@ -177,6 +180,8 @@ pub trait MasterStore: Send + Sync {
     fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>>;
     fn devices(&self) -> Result<Vec<Device>>;
     fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<bool>;
+    /// Every record (current values), in no particular order: what reports are built from.
+    fn scan(&self, f: &mut RecordVisitor) -> Result<()>;
     /// Everything in the store as one digest (for moving stores and comparing replicas).
     fn digest(&self) -> Result<String>;
 }

@@ -3,8 +3,8 @@
 
 use super::engine::{self, apply_request};
 use super::{
-    Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx, Result,
-    User,
+    Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
+    RecordVisitor, Result, User,
 };
 use crate::error::ServerError;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -654,6 +654,28 @@ impl MasterStore for SqliteStore {
                 params![id.to_string(), now],
             )? > 0)
         })
+    }
+
+    fn scan(&self, f: &mut RecordVisitor) -> Result<()> {
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = conn.prepare("SELECT kind, id, posyandu_id, fields FROM records")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let kind = parse_kind(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
+            let id = parse_uuid(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?)?;
+            let posyandu = match r
+                .get_ref(2)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+            {
+                Some(p) => Some(parse_uuid(p)?),
+                None => None,
+            };
+            let fields: Fields =
+                serde_json::from_str(r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?)?;
+            f(kind, id, posyandu, &fields);
+        }
+        Ok(())
     }
 
     fn digest(&self) -> Result<String> {
