@@ -204,15 +204,39 @@ fn explain(e: ServerError) -> anyhow::Error {
     anyhow::anyhow!("{} [{}]", p.message, p.code)
 }
 
+/// One JSON document for `--json`; otherwise one line per record: id, then its name or a
+/// short summary of its fields.
 fn print_list(items: Vec<serde_json::Value>, json: bool, empty: &str) {
     if json {
         println!("{}", serde_json::Value::Array(items));
-    } else if items.is_empty() {
+        return;
+    }
+    if items.is_empty() {
         println!("{empty}");
-    } else {
-        for i in items {
-            println!("{i}");
-        }
+    }
+    for i in &items {
+        let id = i["id"].as_str().unwrap_or("-");
+        let text = match i.get("name").and_then(|n| n.as_str()) {
+            Some(name) => name.to_string(),
+            None => i
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter(|(k, _)| !k.ends_with("id"))
+                        .map(|(k, v)| {
+                            format!(
+                                "{k}={}",
+                                v.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| v.to_string())
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("  ")
+                })
+                .unwrap_or_default(),
+        };
+        println!("{id}  {text}");
     }
 }
 
