@@ -355,3 +355,43 @@ pub fn parse_field_value(kind: Kind, field: &str, raw: &str) -> Result<Value, Pr
     check_type(kind, field, &v)?;
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vaccine_codes_match_the_schedule_data() {
+        let mut in_schedule: Vec<&str> = crate::growth::schedule()
+            .vaccines
+            .iter()
+            .map(|v| v.code.as_str())
+            .collect();
+        let mut here = VACCINES.to_vec();
+        in_schedule.sort_unstable();
+        here.sort_unstable();
+        assert_eq!(here, in_schedule);
+    }
+
+    #[test]
+    fn typed_values_from_what_people_type() {
+        let v = parse_field_value(Kind::Measurement, "weight_kg", "8,5").unwrap();
+        assert_eq!(v, serde_json::json!(8.5));
+        assert_eq!(
+            parse_field_value(Kind::Measurement, "oedema", "ya").unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            parse_field_value(Kind::Child, "nik", "").unwrap(),
+            Value::Null
+        );
+        let e = parse_field_value(Kind::Child, "sex", "X").unwrap_err();
+        assert_eq!(e.code, "invalid_value");
+        assert_eq!(
+            parse_field_value(Kind::Child, "warna", "biru")
+                .unwrap_err()
+                .code,
+            "unknown_field"
+        );
+    }
+}
