@@ -57,6 +57,9 @@ fn offline_edits_on_two_devices_then_sync() {
     assert_eq!(p.records("measurement").len(), 1);
     assert_eq!(a.child(&ca)["measurements"].as_array().unwrap().len(), 1);
     assert_eq!(b.child(&ca)["measurements"].as_array().unwrap().len(), 1);
+    // The cursor covers everything each device has seen: nothing comes twice.
+    assert_eq!(a.sync()["pulled"], 0);
+    assert_eq!(b.sync()["pulled"], 0);
 }
 
 #[test]

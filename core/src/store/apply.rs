@@ -6,7 +6,7 @@ use super::{meta, LocalStore};
 use crate::error::Result;
 use crate::model::Fields;
 use crate::protocol::{Edit, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST, PROTOCOL_VERSION};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -102,11 +102,11 @@ impl LocalStore {
         order.sort_by_key(|(seq, _, _)| *seq);
         {
             let mut upsert = tx.prepare_cached(
-                "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, base, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
                      posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
-                     fields = excluded.fields, seq = excluded.seq",
+                     fields = excluded.fields, base = excluded.base, seq = excluded.seq",
             )?;
             for (_, change, exit) in order {
                 if let Some(x) = exit.map(|i| &resp.exits[i]) {
@@ -131,6 +131,7 @@ impl LocalStore {
                     c.posyandu_id.map(|p| p.to_string()),
                     parent,
                     serde_json::to_string(&fields)?,
+                    serde_json::to_string(&c.fields)?,
                     c.seq
                 ])?;
                 applied.pulled += 1;
@@ -168,69 +169,52 @@ fn overlay_pending(tx: &Transaction, id: Uuid, fields: &mut Fields) -> Result<()
     Ok(())
 }
 
-/// Keep a refused edit with its reason and undo it locally (unless a later pending edit wrote
-/// the same field). Returns false if the edit is not (or no longer) in the outbox.
+/// Keep a refused edit with its reason, and show the record again as the server has it (the
+/// last pulled version) with the device's other pending edits on top. A record made here that
+/// the server never accepted goes, unless later pending edits still build on it.
 fn move_to_refused(
     tx: &Transaction,
     seq: i64,
     p: &crate::error::Problem,
     now: i64,
 ) -> Result<bool> {
-    let row: Option<(String, String, String, String)> =
-        rusqlite::OptionalExtension::optional(tx.query_row(
-            "SELECT kind, id, fields, prev FROM outbox WHERE device_seq = ?1",
-            [seq],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        ))?;
-    let Some((kind, id, fields, prev)) = row else {
+    let row: Option<(String, String, String)> = tx
+        .prepare_cached("SELECT kind, id, fields FROM outbox WHERE device_seq = ?1")?
+        .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((kind, id, fields)) = row else {
         return Ok(false);
     };
-    tx.execute(
+    tx.prepare_cached(
         "INSERT OR REPLACE INTO refused(device_seq, kind, id, fields, code, message, message_en, refused_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![seq, kind, id, fields, p.code, p.message, p.message_en, now],
-    )?;
-    tx.execute("DELETE FROM outbox WHERE device_seq = ?1", [seq])?;
-    let prev: Fields = serde_json::from_str(&prev)?;
-    let later_fields: Vec<String> = {
-        let mut st =
-            tx.prepare_cached("SELECT fields FROM outbox WHERE id = ?1 AND device_seq > ?2")?;
-        let rows = st.query_map(params![id, seq], |r| r.get::<_, String>(0))?;
-        let mut names = Vec::new();
-        for row in rows {
-            let f: Fields = serde_json::from_str(&row?)?;
-            names.extend(f.keys().cloned());
-        }
-        names
-    };
-    let current: Option<(String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
-        "SELECT fields, seq FROM records WHERE id = ?1",
-        [&id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    ))?;
-    let Some((current, rec_seq)) = current else {
+    )?
+    .execute(params![seq, kind, id, fields, p.code, p.message, p.message_en, now])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE device_seq = ?1")?
+        .execute([seq])?;
+    let base: Option<Option<String>> = tx
+        .prepare_cached("SELECT base FROM records WHERE id = ?1")?
+        .query_row([&id], |r| r.get(0))
+        .optional()?;
+    let Some(base) = base else {
         return Ok(true);
     };
-    let was_new = prev.get("__new") == Some(&Value::Bool(true));
-    if was_new && later_fields.is_empty() && rec_seq == 0 {
-        tx.execute("DELETE FROM records WHERE id = ?1", [&id])?;
+    let still_pending: bool = tx
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM outbox WHERE id = ?1)")?
+        .query_row([&id], |r| r.get(0))?;
+    if base.is_none() && !still_pending {
+        tx.prepare_cached("DELETE FROM records WHERE id = ?1")?
+            .execute([&id])?;
         return Ok(true);
     }
-    let mut cur: Fields = serde_json::from_str(&current)?;
-    for (k, v) in prev {
-        if k == "__new" || later_fields.contains(&k) {
-            continue;
-        }
-        if v.is_null() {
-            cur.remove(&k);
-        } else {
-            cur.insert(k, v);
-        }
-    }
-    tx.execute(
-        "UPDATE records SET fields = ?1 WHERE id = ?2",
-        params![serde_json::to_string(&cur)?, id],
-    )?;
+    let mut shown: Fields = match base {
+        Some(b) => serde_json::from_str(&b)?,
+        None => Fields::new(),
+    };
+    let uuid = Uuid::parse_str(&id).map_err(|e| crate::CoreError::BadData(e.to_string()))?;
+    overlay_pending(tx, uuid, &mut shown)?;
+    tx.prepare_cached("UPDATE records SET fields = ?1 WHERE id = ?2")?
+        .execute(params![serde_json::to_string(&shown)?, id])?;
     Ok(true)
 }
 

@@ -6,7 +6,6 @@ use crate::model::{validate_record, Fields, Kind, Warning};
 use crate::protocol::Role;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,17 +90,12 @@ impl LocalStore {
             (Some((_, f)), false) => serde_json::from_str(f)?,
             (None, true) => Fields::new(),
         };
-        let mut prev = Fields::new();
         for (k, v) in &changes {
-            prev.insert(k.clone(), fields.get(k).cloned().unwrap_or(Value::Null));
             if v.is_null() {
                 fields.remove(k);
             } else {
                 fields.insert(k.clone(), v.clone());
             }
-        }
-        if create {
-            prev.insert("__new".into(), Value::Bool(true));
         }
         let warnings =
             validate_record(kind, &fields, &ConnLookup(&tx), today).map_err(CoreError::Invalid)?;
@@ -132,8 +126,8 @@ impl LocalStore {
             serde_json::to_string(&fields)?
         ])?;
         tx.prepare_cached(
-            "INSERT INTO outbox(device_seq, kind, id, base_seq, fields, prev, created_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO outbox(device_seq, kind, id, base_seq, fields, created_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             device_seq,
@@ -141,7 +135,6 @@ impl LocalStore {
             id.to_string(),
             base_seq,
             serde_json::to_string(&changes)?,
-            serde_json::to_string(&prev)?,
             now
         ])?;
         tx.commit()?;

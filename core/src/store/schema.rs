@@ -9,13 +9,16 @@ pub static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- Every record this device holds, in the shape the server sends: the current fields as JSON.
 -- posyandu_id is the record's scope (own field, or its parent's); seq is the server sequence
--- of the version last pulled (0 = made here, not yet seen back).
+-- of the version last pulled (0 = made here, not yet seen back). `fields` is what the device
+-- shows: `base` (the last pulled server version, NULL if never pulled) with the pending edits
+-- of the outbox applied on top.
 CREATE TABLE records (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     posyandu_id TEXT,
     parent_id TEXT,
     fields TEXT NOT NULL,
+    base TEXT,
     seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX records_kind ON records(kind);
@@ -27,7 +30,6 @@ CREATE TABLE outbox (
     id TEXT NOT NULL REFERENCES records(id),
     base_seq INTEGER NOT NULL,
     fields TEXT NOT NULL,
-    prev TEXT NOT NULL,
     created_ms INTEGER NOT NULL
 );
 CREATE INDEX outbox_id ON outbox(id);

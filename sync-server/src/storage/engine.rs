@@ -57,7 +57,10 @@ pub fn apply_request(
     } else {
         now - req.device_clock_ms
     };
-    let window_lo = last_sync.unwrap_or(enrolled_ms).min(now);
+    // Everything this device has seen carries a time at or before its last sync (the server
+    // clamps every time to "now"), so its new edits start just after it: an edit always follows
+    // what its device had seen, and the stamp depends on the edit alone, never on arrival order.
+    let mut floor = (last_sync.unwrap_or(enrolled_ms) + 1).min(now);
     let mut out = Applied {
         clock_offset_ms: offset,
         clock_warning: offset.abs() > CLOCK_WARNING_MS,
@@ -67,8 +70,10 @@ pub fn apply_request(
         if edit.device_seq <= last_applied {
             continue; // already handled: a retry after a lost response
         }
-        let millis = edit.made_ms.saturating_add(offset).clamp(window_lo, now);
-        // The counter orders one device's edits made in the same millisecond.
+        // One device's edits keep their order even if its clock stepped back between them;
+        // the counter orders those made in the same millisecond.
+        let millis = edit.made_ms.saturating_add(offset).clamp(floor, now);
+        floor = millis;
         let hlc = Hlc {
             millis,
             counter: edit.device_seq as u32,
@@ -189,45 +194,49 @@ fn apply_edit_inner(
     });
     let mut fields_in = edit.fields.clone();
     redirect_merged_child(tx, &mut fields_in)?;
-    // Per field: a causally later edit wins outright; a concurrent one by clock, the loser kept.
+    // Per field, last writer wins by clock. The server's own edits (admin, cascades) always
+    // follow what the field holds. A losing value that differs is kept in a conflict record; a
+    // winning one that overwrote a value its device had not seen keeps the overwritten one.
     let mut losers: Vec<(String, Value, Value)> = Vec::new();
     let mut changed: Vec<String> = Vec::new();
+    let mut clock_only = false;
     for (name, value) in fields_in {
-        let incoming_hlc;
-        let cur = rec.fields.get(&name);
-        match cur {
-            None => incoming_hlc = hlc,
-            Some(cur) if cur.state.value == value => continue,
-            Some(cur) if cur.seq <= edit.base_seq || cur.state.hlc.node == hlc.node => {
-                // The device had seen the current value (or wrote it itself, in an earlier
-                // edit): this edit comes after it, whatever the clocks say.
-                incoming_hlc = hlc.max(Hlc {
-                    millis: cur.state.hlc.millis,
-                    counter: cur.state.hlc.counter + 1,
+        let cur = rec.fields.get(&name).cloned();
+        let incoming = FieldState {
+            value: value.clone(),
+            hlc: match &cur {
+                Some(c) if who.is_server() => hlc.max(Hlc {
+                    millis: c.state.hlc.millis,
+                    counter: c.state.hlc.counter + 1,
                     node: hlc.node,
-                });
-            }
-            Some(cur) => {
-                let incoming = FieldState {
-                    value: value.clone(),
-                    hlc,
-                };
-                if wins(&incoming, &cur.state) {
-                    losers.push((name.clone(), value.clone(), cur.state.value.clone()));
-                    incoming_hlc = hlc;
-                } else {
-                    losers.push((name.clone(), cur.state.value.clone(), value.clone()));
-                    continue;
+                }),
+                _ => hlc,
+            },
+        };
+        if let Some(c) = &cur {
+            if !wins(&incoming, &c.state) {
+                if c.state.value != value {
+                    losers.push((name, c.state.value.clone(), value));
                 }
+                continue;
+            }
+            if c.state.value == value {
+                // Same value, later clock: keep the clock so the rule stays order-free, but
+                // there is no change for devices to pull.
+                if let Some(f) = rec.fields.get_mut(&name) {
+                    f.state.hlc = incoming.hlc;
+                }
+                clock_only = true;
+                continue;
+            }
+            if c.seq > edit.base_seq {
+                losers.push((name.clone(), value.clone(), c.state.value.clone()));
             }
         }
         rec.fields.insert(
             name.clone(),
             MasterField {
-                state: FieldState {
-                    value,
-                    hlc: incoming_hlc,
-                },
+                state: incoming,
                 seq: 0,
             },
         );
@@ -244,7 +253,7 @@ fn apply_edit_inner(
     if !who.covers(posyandu, puskesmas) {
         return Ok(Err(out_of_scope(false)));
     }
-    if changed.is_empty() && losers.is_empty() {
+    if changed.is_empty() && losers.is_empty() && !clock_only {
         return Ok(Ok(0));
     }
     // Every check passed: write.
@@ -284,6 +293,8 @@ fn apply_edit_inner(
                 follow_merge(tx, &rec, now)?;
             }
         }
+    } else if clock_only {
+        tx.put(&rec, &dup_keys(&rec))?;
     }
     for (field, winning, losing) in losers {
         if winning == losing {

@@ -155,9 +155,8 @@ impl SqliteStore {
             page.more = true;
             page.changes.last().map(|c| c.seq).unwrap_or(cursor)
         } else {
-            t.query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| {
-                r.get(0)
-            })?
+            // The counter as this transaction sees it (it is flushed only at commit).
+            tx.current_seq()?
         };
         // Exits for this scope: where the record was, and it is no longer there.
         let mut st = t.prepare_cached(
