@@ -1,5 +1,6 @@
 //! `sinergi`: the headless client. Every command is a thin call into sinergi-core.
 
+mod growth;
 mod output;
 mod records;
 mod report;
@@ -67,6 +68,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: sync::BundleCmd,
     },
+    /// WHO z-scores and Permenkes categories: a CSV file (batch) or one child (assess).
+    Growth {
+        #[command(subcommand)]
+        cmd: growth::GrowthCmd,
+    },
 }
 
 fn main() {
@@ -77,6 +83,10 @@ fn main() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Growth computations read and write no records: no store is opened (or created) for them.
+    if let Cmd::Growth { cmd } = cli.cmd {
+        return growth::run(cmd);
+    }
     // A device with a wrong clock, for drills and tests: the merge must not trust device time.
     let mut store = match std::env::var("SINERGI_CLOCK_OFFSET_MS") {
         Ok(v) => {
@@ -98,5 +108,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Status { json } => sync::status(&store, json),
         Cmd::Bundle { cmd } => sync::bundle(&mut store, cmd),
         Cmd::Report(a) => report::run(&store, a),
+        Cmd::Growth { .. } => unreachable!("handled before the store is opened"),
     }
 }

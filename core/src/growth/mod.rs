@@ -7,11 +7,13 @@
 //! - [`category`]: the Permenkes 2/2020 nutrition-status categories;
 //! - [`kbm`]: the minimum weight gain (KBM) and the N / T / 2T / BGM decisions;
 //! - [`schedule`]: the immunization and vitamin A schedule (versioned data);
-//! - [`assessment`]: everything above combined for one measurement.
+//! - [`assessment`]: everything above combined for one measurement;
+//! - [`batch`]: z-scores for a whole CSV file (survey and weighing-month data).
 
 use serde::{Deserialize, Serialize};
 
 pub mod assessment;
+pub mod batch;
 pub mod category;
 pub mod kbm;
 pub mod schedule;
