@@ -24,3 +24,28 @@ ensure_rust() {
 BUILD_PACKAGES=(build-essential pkg-config)
 # What the tests use: LibreOffice opens the XLSX reports, pdftoppm renders the PDF ones.
 TEST_PACKAGES=(libreoffice-calc poppler-utils)
+# What the Tauri app needs to build (WebKitGTK) and to be tested end to end (Xvfb, WebKitWebDriver).
+APP_PACKAGES=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev
+  libxdo-dev file xvfb xauth webkit2gtk-driver)
+
+# Node 20+ and npm for the app's front end (ui/).
+ensure_node() {
+  command -v npm >/dev/null || ensure_packages nodejs npm
+}
+
+# PostgreSQL for the district master copy's tests (pg_virtualenv comes with postgresql-common).
+PG_PACKAGES=(postgresql)
+
+# The newest installed PostgreSQL major version (what `pg_virtualenv -v` takes).
+pg_version() {
+  ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1
+}
+
+# Run a command on a throwaway PostgreSQL cluster (loopback port, temporary data directory, PG*
+# variables exported), removed afterwards. Fails when PostgreSQL is missing: nothing is skipped.
+with_postgres() {
+  local v
+  v="$(pg_version)"
+  [ -n "$v" ] && command -v pg_virtualenv >/dev/null || { echo "PostgreSQL is not installed" >&2; return 1; }
+  pg_virtualenv -v "$v" "$@"
+}

@@ -5,7 +5,16 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_rust
 ensure_packages "${BUILD_PACKAGES[@]}" curl
-cargo build --release --locked --bins
+cargo build --release --locked --bins --workspace --exclude sinergi-app
+# With a display, the Tauri app opens enrolled to the demo server (same store as the client below).
+WITH_APP=""
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${SINERGI_NO_APP:-}" != 1 ]; then
+  WITH_APP=1
+  ensure_packages "${APP_PACKAGES[@]}"
+  ensure_node
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vite build)
+  cargo build --release --locked -p sinergi-app --features tauri/custom-protocol
+fi
 BIND="${SINERGI_BIND:-127.0.0.1:8080}"
 SERVER_DIR="${SINERGI_SERVER_DIR:-demo-data/server}"
 CLIENT_DIR="${SINERGI_CLIENT_DIR:-demo-data/kader1}"
@@ -33,4 +42,10 @@ Enroll another device:
       --server http://$BIND --user bidan --password-stdin --device-name hp-bidan
 Press Ctrl-C to stop the server.
 MSG
+if [ -n "$WITH_APP" ]; then
+  echo "Opening the app (kader1, data in $CLIENT_DIR)..."
+  SINERGI_DATA_DIR="$(realpath "$CLIENT_DIR")" ./target/release/sinergi-app &
+  APP=$!
+  trap 'kill $APP 2>/dev/null; kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT INT TERM
+fi
 wait $SERVER

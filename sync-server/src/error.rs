@@ -9,6 +9,8 @@ pub enum ServerError {
     Request(u16, Problem),
     #[error("store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("store: {0}")]
+    Postgres(#[from] postgres::Error),
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("data: {0}")]

@@ -13,6 +13,7 @@ use sinergi_core::protocol::Role;
 use sinergi_server::error::ServerError;
 use sinergi_server::service::Service;
 use sinergi_server::storage::sqlite::SqliteStore;
+use sinergi_server::storage::{open_store, MasterStore};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +29,10 @@ struct Cli {
     /// Folder of the master store (created if missing).
     #[arg(long, global = true, default_value = "sinergi-server-data")]
     data_dir: PathBuf,
+    /// The master store: `postgres://USER:PASSWORD@HOST:PORT/DB` for PostgreSQL, or
+    /// `sqlite:PATH`. Default: the SQLite file `master.db` in --data-dir.
+    #[arg(long, global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -107,6 +112,16 @@ enum Cmd {
     },
     /// Print a digest of the whole master copy.
     Digest,
+    /// Copy a whole master copy into an empty store (e.g. a puskesmas's SQLite file into the
+    /// district's PostgreSQL database) and check both by digest.
+    MigrateStore {
+        /// `sqlite:PATH` or `postgres://...`
+        #[arg(long)]
+        from: String,
+        /// `postgres://...` or `sqlite:PATH`; must be empty.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,10 +208,73 @@ enum BundleCmd {
     },
 }
 
-fn open(dir: &Path) -> anyhow::Result<Service> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let store = SqliteStore::open(&dir.join("master.db")).map_err(explain)?;
-    Ok(Service::new(Box::new(store), Arc::new(SystemClock)))
+fn open(dir: &Path, database: Option<&str>) -> anyhow::Result<Service> {
+    let store: Box<dyn MasterStore> = match database {
+        Some(spec) => open_store(spec).map_err(explain)?,
+        None => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Box::new(SqliteStore::open(&dir.join("master.db")).map_err(explain)?)
+        }
+    };
+    Ok(Service::new(store, Arc::new(SystemClock)))
+}
+
+/// `migrate-store`: copy every row (records with their field clocks and sequence numbers, exits,
+/// users, devices, refusals, counters) in one transaction on the target, then compare digests.
+fn migrate_store(from: &str, to: &str) -> anyhow::Result<()> {
+    if from
+        .strip_prefix("sqlite:")
+        .is_some_and(|p| !Path::new(p).exists())
+    {
+        bail!("{from} does not exist [not_found]");
+    }
+    let source = open_store(from).map_err(explain)?;
+    let target = open_store(to).map_err(explain)?;
+    if !target.is_empty().map_err(explain)? {
+        bail!("the target store is not empty; migrate-store writes only into an empty store [target_not_empty]");
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let copied = std::thread::scope(|s| -> anyhow::Result<u64> {
+        let reader = s.spawn(|| {
+            let out = source.export(&mut |row| {
+                tx.send(Ok(row))
+                    .map_err(|_| ServerError::Data("the target stopped reading".into()))
+            });
+            if let Err(e) = out {
+                let _ = tx.send(Err(e));
+            }
+            drop(tx);
+        });
+        let mut n = 0u64;
+        let mut rows = rx.iter().inspect(|_| n += 1);
+        let written = target.import(&mut rows);
+        drop(rows);
+        drop(rx);
+        reader.join().expect("export thread");
+        written.map_err(explain)?;
+        Ok(n)
+    })?;
+    let a = source.digest().map_err(explain)?;
+    let b = target.digest().map_err(explain)?;
+    println!("copied {copied} rows");
+    println!("source digest: {a}");
+    println!("target digest: {b}");
+    if a != b {
+        bail!("the digests differ: the copy is not equal [digest_mismatch]");
+    }
+    let (da, db) = (
+        source.devices().map_err(explain)?,
+        target.devices().map_err(explain)?,
+    );
+    let key = |d: &Vec<sinergi_server::storage::Device>| {
+        d.iter().map(|d| (d.id, d.last_sync_ms)).collect::<Vec<_>>()
+    };
+    if key(&da) != key(&db) {
+        bail!("the devices' last sync times differ [digest_mismatch]");
+    }
+    println!("equal: the target holds the same master copy");
+    Ok(())
 }
 
 fn explain(e: ServerError) -> anyhow::Error {
@@ -249,7 +327,10 @@ fn main() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let svc = open(&cli.data_dir)?;
+    if let Cmd::MigrateStore { from, to } = &cli.cmd {
+        return migrate_store(from, to);
+    }
+    let svc = open(&cli.data_dir, cli.database.as_deref())?;
     let today = chrono::Local::now().date_naive();
     match cli.cmd {
         Cmd::Init { puskesmas } => println!("{}", svc.init(&puskesmas).map_err(explain)?),
@@ -430,6 +511,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             None => println!("Server sudah berisi data; demo tidak ditambahkan."),
         },
         Cmd::Digest => println!("{}", svc.store.digest().map_err(explain)?),
+        Cmd::MigrateStore { .. } => unreachable!("handled above"),
         Cmd::Serve { bind, demo } => {
             if demo {
                 if let Some(s) = sinergi_server::demo::seed(&svc, today).map_err(explain)? {
@@ -445,9 +527,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(sinergi_server::serve(Arc::new(svc), bind, |addr| {
+            // The service (and its PostgreSQL connections, whose blocking client must not be
+            // dropped inside the async runtime) is dropped here, after the runtime.
+            let svc = Arc::new(svc);
+            let served = rt.block_on(sinergi_server::serve(svc.clone(), bind, |addr| {
                 println!("sinergi-server mendengarkan di http://{addr}");
-            }))?;
+            }));
+            drop(rt);
+            drop(svc);
+            served?;
         }
     }
     Ok(())

@@ -60,9 +60,26 @@ fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The master store the e2e servers use: `SINERGI_E2E_DATABASE=postgres` gives each puskesmas
+/// its own fresh PostgreSQL database (from the standard `PG*` variables, as `pg_virtualenv`
+/// exports them); unset or `sqlite`, the SQLite file in its data directory.
+pub fn e2e_database() -> Option<String> {
+    match std::env::var("SINERGI_E2E_DATABASE").ok().as_deref() {
+        None | Some("") | Some("sqlite") => None,
+        Some("postgres") => Some(
+            sinergi_server::storage::postgres::fresh_database("sinergi_e2e").unwrap_or_else(|e| {
+                panic!("SINERGI_E2E_DATABASE=postgres, but PostgreSQL is unusable: {e}")
+            }),
+        ),
+        Some(other) => panic!("SINERGI_E2E_DATABASE={other}: use sqlite or postgres"),
+    }
+}
+
 /// A puskesmas master store with two posyandu and users for each role.
 pub struct Puskesmas {
     pub dir: TempDir,
+    /// `--database` for every `sinergi-server` command (None: the SQLite file in `dir`).
+    pub database: Option<String>,
     pub puskesmas: String,
     pub desa: String,
     pub posyandu_a: String,
@@ -70,10 +87,17 @@ pub struct Puskesmas {
 }
 
 impl Puskesmas {
+    /// On the store `SINERGI_E2E_DATABASE` chooses (see `e2e_database`).
     pub fn new() -> Self {
+        Self::with_database(e2e_database())
+    }
+
+    /// On this store (`--database` value; None: the SQLite file in the data directory).
+    pub fn with_database(database: Option<String>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut p = Puskesmas {
             dir,
+            database,
             puskesmas: String::new(),
             desa: String::new(),
             posyandu_a: String::new(),
@@ -119,14 +143,31 @@ impl Puskesmas {
         if let Some(p) = posyandu {
             args.extend(["--posyandu", p]);
         }
-        let mut cmd = Command::new(bin("sinergi-server"));
-        cmd.arg("--data-dir").arg(self.dir.path()).args(&args);
+        let mut cmd = self.server_command();
+        cmd.args(&args);
         check(run_with_stdin(cmd, Some(PASSWORD)), "user add");
     }
 
-    pub fn admin(&self, args: &[&str]) -> Output {
+    /// `sinergi-server --data-dir DIR [--database URL]`.
+    pub fn server_command(&self) -> Command {
         let mut cmd = Command::new(bin("sinergi-server"));
-        cmd.arg("--data-dir").arg(self.dir.path()).args(args);
+        cmd.arg("--data-dir").arg(self.dir.path());
+        if let Some(db) = &self.database {
+            cmd.arg("--database").arg(db);
+        }
+        cmd
+    }
+
+    /// The `--database` value naming this puskesmas's store (for opening it in process).
+    pub fn database_spec(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.dir.path().join("master.db").display()))
+    }
+
+    pub fn admin(&self, args: &[&str]) -> Output {
+        let mut cmd = self.server_command();
+        cmd.args(args);
         run_with_stdin(cmd, None)
     }
 
@@ -148,7 +189,7 @@ impl Puskesmas {
     }
 
     pub fn start(&self) -> Server {
-        Server::start(self.dir.path(), free_port())
+        Server::start_with(self.dir.path(), self.database.clone(), free_port())
     }
 }
 
@@ -164,13 +205,23 @@ pub struct Server {
     pub port: u16,
     pub url: String,
     dir: PathBuf,
+    database: Option<String>,
 }
 
 impl Server {
+    /// Serve the SQLite store in `dir`.
     pub fn start(dir: &Path, port: u16) -> Server {
-        let mut child = Command::new(bin("sinergi-server"))
-            .arg("--data-dir")
-            .arg(dir)
+        Server::start_with(dir, None, port)
+    }
+
+    /// Serve the store `database` names (None: the SQLite store in `dir`).
+    pub fn start_with(dir: &Path, database: Option<String>, port: u16) -> Server {
+        let mut cmd = Command::new(bin("sinergi-server"));
+        cmd.arg("--data-dir").arg(dir);
+        if let Some(db) = &database {
+            cmd.arg("--database").arg(db);
+        }
+        let mut child = cmd
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -189,6 +240,7 @@ impl Server {
             port,
             url: format!("http://127.0.0.1:{port}"),
             dir: dir.to_path_buf(),
+            database,
         }
     }
 
@@ -211,7 +263,7 @@ impl Server {
     /// Start again on the same port and data.
     pub fn restart(&mut self) {
         self.stop();
-        *self = Server::start(&self.dir.clone(), self.port);
+        *self = Server::start_with(&self.dir.clone(), self.database.clone(), self.port);
     }
 
     pub fn health(&self) -> bool {

@@ -1,12 +1,14 @@
-//! The master store. One trait for every backend (SQLite now; PostgreSQL shares it later): the
-//! backends only read and write rows, while the merge, scope and conflict rules live once in
-//! `engine`, run inside the backend's transaction.
+//! The master store. One trait for every backend (the embedded SQLite file, PostgreSQL for a
+//! district): the backends only read and write rows, while the merge, scope and conflict rules
+//! live once in `engine`, run inside the backend's transaction.
 
 pub mod engine;
+pub mod postgres;
 pub mod sqlite;
 
 use crate::error::ServerError;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use sinergi_core::merge::FieldState;
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
@@ -182,8 +184,127 @@ pub trait MasterStore: Send + Sync {
     fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<bool>;
     /// Every record (current values), in no particular order: what reports are built from.
     fn scan(&self, f: &mut RecordVisitor) -> Result<()>;
-    /// Everything in the store as one digest (for moving stores and comparing replicas).
-    fn digest(&self) -> Result<String>;
+    /// Every row of the store, in the canonical order (see `Row`): what `migrate-store` copies
+    /// and what the digest is computed from.
+    fn export(&self, f: &mut dyn FnMut(Row) -> Result<()>) -> Result<()>;
+    /// Write exported rows into this store, which must be empty, in one transaction.
+    fn import(&self, rows: &mut dyn Iterator<Item = Result<Row>>) -> Result<()>;
+    /// Nothing written yet (no record, user or device, sequence counter at 0)?
+    fn is_empty(&self) -> Result<bool>;
+    /// Everything in the store as one digest (for moving stores and comparing replicas). It is
+    /// computed here, from the canonical rows, so the same content gives the same digest on every
+    /// backend. A device's `last_sync_ms` (when it last called) is left out: it is not content,
+    /// and a resent request must not change the digest.
+    fn digest(&self) -> Result<String> {
+        let mut h = Sha256::new();
+        self.export(&mut |row| {
+            h.update(row.canonical().as_bytes());
+            h.update(b"\n");
+            Ok(())
+        })?;
+        Ok(hex::encode(h.finalize()))
+    }
+}
+
+/// One row of a store, as `export` gives them: the counters, records by id, exits by seq, users
+/// by id, devices by id, refusals by (device, device_seq). `import` takes them in this order, which
+/// also satisfies the references between them.
+#[derive(Debug, Clone)]
+pub enum Row {
+    Counter(String, i64),
+    Record(MasterRecord),
+    Exit {
+        seq: i64,
+        kind: Kind,
+        id: Uuid,
+        old_posyandu: Option<Uuid>,
+        old_puskesmas: Option<Uuid>,
+        new_puskesmas: Option<Uuid>,
+    },
+    User(User),
+    Device(Device, String),
+    Refusal(Uuid, Refusal),
+}
+
+impl Row {
+    /// One line of JSON that does not depend on the backend (what the digest hashes).
+    pub fn canonical(&self) -> String {
+        use serde_json::json;
+        let v = match self {
+            Row::Counter(name, value) => json!(["counter", name, value]),
+            Row::Record(r) => json!([
+                "record",
+                r.id,
+                r.kind.as_str(),
+                r.posyandu_id,
+                r.puskesmas_id,
+                r.parent_id,
+                r.fields,
+                r.seq
+            ]),
+            Row::Exit {
+                seq,
+                kind,
+                id,
+                old_posyandu,
+                old_puskesmas,
+                new_puskesmas,
+            } => json!([
+                "exit",
+                seq,
+                kind.as_str(),
+                id,
+                old_posyandu,
+                old_puskesmas,
+                new_puskesmas
+            ]),
+            Row::User(u) => json!([
+                "user",
+                u.id,
+                u.name,
+                u.role.as_str(),
+                u.puskesmas_id,
+                u.posyandu_id,
+                u.password_hash
+            ]),
+            Row::Device(d, token_hash) => json!([
+                "device",
+                d.id,
+                d.user_id,
+                d.name,
+                token_hash,
+                d.created_ms,
+                d.revoked_ms,
+                d.last_applied
+            ]),
+            Row::Refusal(device, r) => json!([
+                "refusal",
+                device,
+                r.device_seq,
+                r.kind.as_str(),
+                r.id,
+                r.problem
+            ]),
+        };
+        v.to_string()
+    }
+}
+
+/// Open the master store a `--database` value names: `postgres://...` (or `postgresql://`, or a
+/// PostgreSQL key=value string starting with `host=`), `sqlite:PATH`, or a plain path to a SQLite
+/// file.
+pub fn open_store(spec: &str) -> Result<Box<dyn MasterStore>> {
+    if spec.starts_with("postgres://")
+        || spec.starts_with("postgresql://")
+        || spec.starts_with("host=")
+    {
+        Ok(Box::new(postgres::PostgresStore::open(spec)?))
+    } else {
+        let path = spec.strip_prefix("sqlite:").unwrap_or(spec);
+        Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(
+            path,
+        ))?))
+    }
 }
 
 pub fn problem(code: &str, id: String, en: String) -> Problem {

@@ -4,12 +4,11 @@
 use super::engine::{self, apply_request};
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
-    RecordVisitor, Result, User,
+    RecordVisitor, Result, Row, User,
 };
 use crate::error::ServerError;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rusqlite_migration::{Migrations, M};
-use sha2::{Digest, Sha256};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
 use std::cell::{Cell, RefCell};
@@ -677,20 +676,156 @@ impl MasterStore for SqliteStore {
         Ok(())
     }
 
-    fn digest(&self) -> Result<String> {
+    fn export(&self, f: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
         self.with_tx(|tx| {
-            let mut h = Sha256::new();
-            let mut st =
-                tx.0.prepare("SELECT id, kind, posyandu_id, meta, seq FROM records ORDER BY id")?;
+            let t = tx.0;
+            let mut st = t.prepare("SELECT name, value FROM counters ORDER BY name")?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
-                for i in 0..5 {
-                    let v: rusqlite::types::Value = r.get(i)?;
-                    h.update(format!("{v:?}\u{1f}").as_bytes());
-                }
-                h.update(b"\x1e");
+                f(Row::Counter(r.get(0)?, r.get(1)?))?;
             }
-            Ok(hex::encode(h.finalize()))
+            let mut st = t.prepare("SELECT id FROM records ORDER BY id")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id = parse_uuid(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
+                if let Some(rec) = tx.load(id)? {
+                    f(Row::Record(rec))?;
+                }
+            }
+            let mut st = t.prepare(
+                "SELECT seq, kind, id, old_posyandu_id, old_puskesmas_id, new_puskesmas_id
+                 FROM exits ORDER BY seq",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let u = |i: usize| -> Result<Option<Uuid>> {
+                    r.get::<_, Option<String>>(i)?
+                        .as_deref()
+                        .map(parse_uuid)
+                        .transpose()
+                };
+                f(Row::Exit {
+                    seq: r.get(0)?,
+                    kind: parse_kind(&r.get::<_, String>(1)?)?,
+                    id: parse_uuid(&r.get::<_, String>(2)?)?,
+                    old_posyandu: u(3)?,
+                    old_puskesmas: u(4)?,
+                    new_puskesmas: u(5)?,
+                })?;
+            }
+            let mut st = t.prepare(
+                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash FROM users ORDER BY id",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let role: String = r.get(2)?;
+                f(Row::User(User {
+                    id: parse_uuid(&r.get::<_, String>(0)?)?,
+                    name: r.get(1)?,
+                    role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+                    puskesmas_id: parse_uuid(&r.get::<_, String>(3)?)?,
+                    posyandu_id: r
+                        .get::<_, Option<String>>(4)?
+                        .as_deref()
+                        .map(parse_uuid)
+                        .transpose()?,
+                    password_hash: r.get(5)?,
+                }))?;
+            }
+            let mut st = t.prepare(
+                "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
+                        d.last_sync_ms, d.last_applied, d.token_hash
+                 FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let role: String = r.get(3)?;
+                let d = Device {
+                    id: parse_uuid(&r.get::<_, String>(0)?)?,
+                    user_id: parse_uuid(&r.get::<_, String>(1)?)?,
+                    user: r.get(2)?,
+                    role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+                    name: r.get(4)?,
+                    created_ms: r.get(5)?,
+                    revoked_ms: r.get(6)?,
+                    last_sync_ms: r.get(7)?,
+                    last_applied: r.get::<_, i64>(8)? as u64,
+                };
+                f(Row::Device(d, r.get(9)?))?;
+            }
+            let mut st = t.prepare(
+                "SELECT device_id, device_seq, kind, id, problem FROM refusals
+                 ORDER BY device_id, device_seq",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                f(Row::Refusal(
+                    parse_uuid(&r.get::<_, String>(0)?)?,
+                    Refusal {
+                        device_seq: r.get::<_, i64>(1)? as u64,
+                        kind: parse_kind(&r.get::<_, String>(2)?)?,
+                        id: parse_uuid(&r.get::<_, String>(3)?)?,
+                        problem: serde_json::from_str(&r.get::<_, String>(4)?)?,
+                    },
+                ))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn import(&self, rows: &mut dyn Iterator<Item = Result<Row>>) -> Result<()> {
+        self.with_tx(|tx| {
+            let t = tx.0;
+            for row in rows {
+                match row? {
+                    Row::Counter(name, value) => {
+                        t.execute(
+                            "INSERT INTO counters(name, value) VALUES (?1, ?2)
+                             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                            params![name, value],
+                        )?;
+                    }
+                    Row::Record(rec) => {
+                        tx.put(&rec, &engine::dup_keys(&rec))?;
+                        tx.1.borrow_mut().clear();
+                    }
+                    Row::Exit {
+                        seq,
+                        kind,
+                        id,
+                        old_posyandu,
+                        old_puskesmas,
+                        new_puskesmas,
+                    } => tx.add_exit(seq, kind, id, old_posyandu, old_puskesmas, new_puskesmas)?,
+                    Row::User(u) => {
+                        t.execute(
+                            "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![u.id.to_string(), u.name, u.role.as_str(), u.puskesmas_id.to_string(), opt(u.posyandu_id), u.password_hash],
+                        )?;
+                    }
+                    Row::Device(d, token_hash) => {
+                        t.execute(
+                            "INSERT INTO devices(id, user_id, name, token_hash, created_ms, revoked_ms, last_sync_ms, last_applied)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            params![d.id.to_string(), d.user_id.to_string(), d.name, token_hash, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied as i64],
+                        )?;
+                    }
+                    Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        self.with_tx(|tx| {
+            Ok(tx.0.query_row(
+                "SELECT NOT EXISTS(SELECT 1 FROM records) AND NOT EXISTS(SELECT 1 FROM users)
+                    AND NOT EXISTS(SELECT 1 FROM devices)
+                    AND (SELECT value FROM counters WHERE name = 'seq') = 0",
+                [],
+                |r| r.get(0),
+            )?)
         })
     }
 }

@@ -1,6 +1,9 @@
 //! Sync benchmark: prints server merge throughput, bytes on the wire per record, requests per
 //! incremental sync, and the time and peak memory of a first enrollment that pulls everything.
-//! Run with `scripts/bench-sync.sh [RECORDS]` (release build; default 100,000 records).
+//! Run with `scripts/bench-sync.sh [RECORDS] [--database sqlite|postgres|both]` (release build;
+//! default 100,000 records on SQLite) or `scripts/bench-sync.sh --district [CHILDREN]` (a district
+//! on PostgreSQL: 100,000 children with 12 months of measurements by default). PostgreSQL is the
+//! server the `PG*` variables name; the script runs under `pg_virtualenv` when none is set.
 
 use sinergi_core::hlc::SystemClock;
 use sinergi_core::model::{Fields, Kind};
@@ -15,7 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use sinergi_core::protocol::MAX_EDITS_PER_REQUEST;
 use sinergi_server::auth::token_hash;
 use sinergi_server::service::Service;
-use sinergi_server::storage::sqlite::SqliteStore;
+use sinergi_server::storage::open_store;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -69,18 +72,48 @@ fn timed_child(mut cmd: Command, stdin: &str) -> (f64, f64, String) {
     (secs, usage.ru_maxrss as f64 / 1024.0, stdout)
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|c| c.get())
+        .unwrap_or(1)
+}
+
+fn fresh_postgres() -> String {
+    sinergi_server::storage::postgres::fresh_database("sinergi_bench")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize| args.get(i).and_then(|a| a.parse::<usize>().ok());
+    if let Some(i) = args.iter().position(|a| a == "--district") {
+        district(number(i + 1).unwrap_or(100_000));
+        return;
+    }
+    let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    let which = args
+        .iter()
+        .position(|a| a == "--database")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| "sqlite".into());
+    let backends: &[&str] = match which.as_str() {
+        "sqlite" => &["sqlite"],
+        "postgres" => &["postgres"],
+        "both" => &["sqlite", "postgres"],
+        other => panic!("--database {other}: use sqlite, postgres or both"),
+    };
+    for backend in backends {
+        bench(n, backend);
+    }
+}
+
+fn bench(n: usize, backend: &str) {
+    let database = || (backend == "postgres").then(fresh_postgres);
     println!(
-        "Sinergi sync benchmark: {n} records (children), release build, {} cores",
-        std::thread::available_parallelism()
-            .map(|c| c.get())
-            .unwrap_or(1)
+        "Sinergi sync benchmark on {backend}: {n} records (children), release build, {} cores",
+        cores()
     );
-    let p = Puskesmas::new();
+    let p = Puskesmas::with_database(database());
     let server = p.start();
     let proxy = Proxy::start(server.port);
 
@@ -161,13 +194,13 @@ fn main() {
 
     // Last, because it grows this process, and on Linux a child's max RSS starts from the size
     // of the process that forked it (the enrollment above is measured while this one is small).
-    merge_in_process(n);
+    merge_in_process(n, database());
 }
 
 /// The server's merge alone: the same requests a device sends, applied by the server's own
 /// service and store in this process (no HTTP, no pull beyond one record).
-fn merge_in_process(n: usize) {
-    let p = Puskesmas::new();
+fn merge_in_process(n: usize, database: Option<String>) {
+    let p = Puskesmas::with_database(database);
     let c = Client::new();
     {
         let server = p.start();
@@ -180,8 +213,8 @@ fn merge_in_process(n: usize) {
             .create(Kind::Child, child_fields(&p.posyandu_a, i))
             .unwrap();
     }
-    let master = SqliteStore::open(&p.dir.path().join("master.db")).unwrap();
-    let svc = Service::new(Box::new(master), Arc::new(SystemClock));
+    let master = open_store(&p.database_spec()).unwrap();
+    let svc = Service::new(master, Arc::new(SystemClock));
     let hash = token_hash(&token);
     let mut merged = 0;
     let mut busy = 0.0;
@@ -208,4 +241,203 @@ fn merge_in_process(n: usize) {
         requests.len(),
         busy
     );
+}
+
+/// A district on PostgreSQL: 40 puskesmas of 25 posyandu, `children` children with a weighing in
+/// each of 12 months (about 1.3 million records for 100,000 children), merged by the server's
+/// own engine (one bidan device per puskesmas pushing full requests), then the figures a district
+/// server lives by: first enrollment of a kader and of a bidan over HTTP, an incremental sync, and
+/// the size of the database.
+fn district(children: usize) {
+    use serde_json::json;
+    use sinergi_core::protocol::{Edit, EnrollRequest, Role, SyncRequest, PROTOCOL_VERSION};
+    use uuid::Uuid;
+    const PUSKESMAS: usize = 40;
+    const POSYANDU: usize = 25;
+    const MONTHS: usize = 12;
+    println!(
+        "Sinergi district benchmark on postgres: {children} children x {MONTHS} months, {PUSKESMAS} puskesmas, release build, {} cores",
+        cores()
+    );
+    let url = fresh_postgres();
+    let svc = Service::new(open_store(&url).unwrap(), Arc::new(SystemClock));
+    let now = chrono::Utc::now().timestamp_millis();
+    let obj = |v: serde_json::Value| -> Fields { v.as_object().unwrap().clone() };
+    // Master data and one bidan and one kader per puskesmas.
+    let first = svc.init("Puskesmas 0").unwrap();
+    let mut posyandu: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
+    for q in 0..PUSKESMAS {
+        let pusk = if q == 0 {
+            first
+        } else {
+            let id = Uuid::now_v7();
+            svc.store
+                .server_write(
+                    Kind::Puskesmas,
+                    id,
+                    obj(json!({"name": format!("Puskesmas {q}")})),
+                    now,
+                )
+                .unwrap();
+            id
+        };
+        let desa = svc.add_desa(&format!("Desa {q}"), Some(pusk)).unwrap();
+        let ps: Vec<Uuid> = (0..POSYANDU)
+            .map(|i| {
+                svc.add_posyandu(desa, &format!("Posyandu {q}-{i}"))
+                    .unwrap()
+            })
+            .collect();
+        svc.add_user(
+            &format!("bidan{q}"),
+            Role::Bidan,
+            None,
+            Some(pusk),
+            PASSWORD,
+        )
+        .unwrap();
+        svc.add_user(
+            &format!("kader{q}"),
+            Role::Kader,
+            Some(ps[0]),
+            None,
+            PASSWORD,
+        )
+        .unwrap();
+        posyandu.push((pusk, ps));
+    }
+    // Each puskesmas's bidan pushes its children and their weighings, in full requests.
+    let per_pusk = children.div_ceil(PUSKESMAS);
+    let t = Instant::now();
+    let mut merged = 0usize;
+    let mut child_no = 0usize;
+    for (q, (_, ps)) in posyandu.iter().enumerate() {
+        let e = svc
+            .enroll(&EnrollRequest {
+                user: format!("bidan{q}"),
+                password: PASSWORD.into(),
+                device_name: "laptop".into(),
+            })
+            .unwrap();
+        let hash = token_hash(&e.token);
+        let mut seq = 0u64;
+        let mut edits: Vec<Edit> = Vec::new();
+        let flush = |edits: &mut Vec<Edit>, merged: &mut usize| {
+            if edits.is_empty() {
+                return;
+            }
+            let req = SyncRequest {
+                protocol: PROTOCOL_VERSION,
+                device_id: e.device_id,
+                device_clock_ms: chrono::Utc::now().timestamp_millis(),
+                cursor: i64::MAX / 2,
+                edits: std::mem::take(edits),
+                page_limit: 1,
+                bundle: false,
+            };
+            let r = svc.sync(&hash, &req).unwrap();
+            assert!(r.refused.is_empty(), "refused: {:?}", r.refused.first());
+            *merged += req.edits.len();
+        };
+        for c in 0..per_pusk.min(children - child_no) {
+            let i = child_no + c;
+            let p = ps[c % ps.len()];
+            let birth =
+                chrono::NaiveDate::from_ymd_opt(2023, 1 + (i % 12) as u32, 1 + (i % 28) as u32)
+                    .unwrap();
+            let id = Uuid::now_v7();
+            seq += 1;
+            edits.push(Edit {
+                device_seq: seq,
+                kind: Kind::Child,
+                id,
+                made_ms: now,
+                base_seq: 0,
+                fields: child_fields(&p.to_string(), i),
+            });
+            for m in 0..MONTHS {
+                let date = chrono::NaiveDate::from_ymd_opt(2025, 1 + m as u32, 10).unwrap();
+                let age_m = (date - birth).num_days() as f64 / 30.4375;
+                let weight = ((9.5 + 0.2 * (age_m - 12.0)) * 10.0).round() / 10.0;
+                let length = ((75.0 + 0.9 * (age_m - 12.0)) * 10.0).round() / 10.0;
+                let position = if age_m < 24.0 { "lying" } else { "standing" };
+                seq += 1;
+                edits.push(Edit {
+                    device_seq: seq,
+                    kind: Kind::Measurement,
+                    id: Uuid::now_v7(),
+                    made_ms: now,
+                    base_seq: 0,
+                    fields: obj(json!({"child_id": id.to_string(), "date": date.to_string(),
+                        "weight_kg": weight, "length_cm": length, "position": position,
+                        "place": "posyandu"})),
+                });
+            }
+            if edits.len() + MONTHS + 1 > MAX_EDITS_PER_REQUEST {
+                flush(&mut edits, &mut merged);
+            }
+        }
+        flush(&mut edits, &mut merged);
+        child_no += per_pusk.min(children - child_no);
+        if q % 10 == 9 {
+            println!(
+                "  {} puskesmas merged, {merged} records, {:.0} s",
+                q + 1,
+                t.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "district merge (in process, on postgres): {:>10.0} records/s  ({merged} records in {secs:.0} s)",
+        merged as f64 / secs
+    );
+    drop(svc);
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let size: i64 = admin
+        .query_one("SELECT pg_database_size(current_database())", &[])
+        .unwrap()
+        .get(0);
+    println!(
+        "database size:                            {:>10.0} MiB",
+        size as f64 / 1_048_576.0
+    );
+    // First enrollment over HTTP through a real server process.
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        sinergi_e2e::Server::start_with(dir.path(), Some(url.clone()), sinergi_e2e::free_port());
+    for user in ["kader0", "bidan0"] {
+        let c = Client::new();
+        let mut cmd = Command::new(bin("sinergi"));
+        cmd.arg("--data-dir").arg(c.dir.path()).args([
+            "enroll",
+            "--server",
+            &server.url,
+            "--user",
+            user,
+            "--password-stdin",
+            "--device-name",
+            "bench",
+            "--json",
+        ]);
+        let (secs, rss, out) = timed_child(cmd, PASSWORD);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        println!(
+            "first enrollment of {user:<7}: {:>8} records in {:>3} requests, {secs:>6.2} s, {rss:.0} MiB max RSS",
+            v["sync"]["pulled"], v["sync"]["requests"]
+        );
+        if user == "kader0" {
+            let id = c.add_child(&posyandu[0].1[0].to_string(), "Anak Baru");
+            let t = Instant::now();
+            let r = c.sync();
+            println!(
+                "incremental sync (1 edit up):            {:>10.3} s, {} requests (pushed {}, pulled {})",
+                t.elapsed().as_secs_f64(),
+                r["requests"],
+                r["pushed"],
+                r["pulled"]
+            );
+            let _ = id;
+        }
+    }
 }

@@ -1,0 +1,599 @@
+//! The app's commands: each is a thin call into sinergi-core (the same calls the CLI makes in
+//! cli/src/*.rs), run off the UI thread, with errors as `AppError`.
+
+use crate::dto::*;
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+use serde_json::Value;
+use sinergi_core::growth::{self, tables, zscore, Received, Sex};
+use sinergi_core::model::{parse_field_value, Fields, Kind};
+use sinergi_core::protocol::EnrollRequest;
+use sinergi_core::report::{self, Format, Level, ReportInput, YearMonth};
+use sinergi_core::store::{Choice, LocalStore};
+use sinergi_core::sync::{self as core_sync, HttpTransport, SyncOptions};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use tauri::{Emitter, State};
+use uuid::Uuid;
+
+/// Runs `f` with the store on a blocking thread (SQLite and HTTP calls never block the UI).
+async fn with_store<T, F>(state: &State<'_, AppState>, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut LocalStore) -> AppResult<T> + Send + 'static,
+{
+    let store = state.store.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut s)
+    })
+    .await
+    .map_err(|e| AppError::new("internal", e.to_string(), e.to_string()))?
+}
+
+fn parse_id(s: &str, what: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(s.trim()).map_err(|_| {
+        AppError::invalid(
+            "invalid_id",
+            what,
+            format!("'{s}' bukan ID yang sah untuk {what}"),
+            format!("'{s}' is not a valid id for {what}"),
+        )
+    })
+}
+
+fn parse_kind(s: &str) -> AppResult<Kind> {
+    s.parse().map_err(|_| {
+        AppError::invalid(
+            "unknown_kind",
+            "kind",
+            format!("Jenis data '{s}' tidak dikenal"),
+            format!("Unknown record kind '{s}'"),
+        )
+    })
+}
+
+/// Form values (text, as typed) into typed fields, with every problem reported at once.
+/// Empty values are left out when creating and clear the field when updating.
+fn typed_fields(kind: Kind, values: &BTreeMap<String, String>, create: bool) -> AppResult<Fields> {
+    let mut fields = Fields::new();
+    let mut problems = Vec::new();
+    for (k, v) in values {
+        match parse_field_value(kind, k, v) {
+            Ok(Value::Null) if create => {}
+            Ok(v) => {
+                fields.insert(k.clone(), v);
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(fields)
+    } else {
+        Err(sinergi_core::CoreError::Invalid(problems).into())
+    }
+}
+
+fn text(f: &Fields, k: &str) -> Option<String> {
+    f.get(k).and_then(Value::as_str).map(str::to_string)
+}
+
+fn date(f: &Fields, k: &str) -> Option<chrono::NaiveDate> {
+    f.get(k)
+        .and_then(Value::as_str)
+        .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
+    let data_dir = state.data_dir.display().to_string();
+    let export_dir = state.export_dir.display().to_string();
+    with_store(&state, move |s| {
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            data_dir,
+            export_dir,
+            today: s.today().to_string(),
+            enrollment: s.enrollment()?.map(EnrollmentDto::from),
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn enroll(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    server_url: String,
+    user: String,
+    password: String,
+    device_name: String,
+) -> AppResult<SyncReportDto> {
+    with_store(&state, move |s| {
+        let url = server_url.trim().trim_end_matches('/').to_string();
+        let transport = HttpTransport::new(&url)?;
+        let req = EnrollRequest {
+            user: user.trim().to_string(),
+            password,
+            device_name: device_name.trim().to_string(),
+        };
+        let mut progress = |r: &core_sync::SyncReport| {
+            let _ = app.emit("sync-progress", SyncReportDto::from(r));
+        };
+        let (_, report) = core_sync::enroll(s, &transport, &url, &req, &mut progress)?;
+        Ok(SyncReportDto::from(&report))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn list_records(state: State<'_, AppState>, kind: String) -> AppResult<Vec<RecordDto>> {
+    let kind = parse_kind(&kind)?;
+    with_store(&state, move |s| {
+        Ok(s.list(kind)?.into_iter().map(RecordDto::from).collect())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn get_record(state: State<'_, AppState>, id: String) -> AppResult<RecordDto> {
+    let id = parse_id(&id, "id")?;
+    with_store(&state, move |s| {
+        s.get(id)?
+            .map(RecordDto::from)
+            .ok_or_else(|| sinergi_core::CoreError::NotFound(id.to_string()).into())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn children_of(
+    state: State<'_, AppState>,
+    parent: String,
+    kind: String,
+) -> AppResult<Vec<RecordDto>> {
+    let parent = parse_id(&parent, "parent")?;
+    let kind = parse_kind(&kind)?;
+    with_store(&state, move |s| {
+        Ok(s.children_of(parent, kind)?
+            .into_iter()
+            .map(RecordDto::from)
+            .collect())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn create_record(
+    state: State<'_, AppState>,
+    kind: String,
+    values: BTreeMap<String, String>,
+) -> AppResult<EditResult> {
+    let kind = parse_kind(&kind)?;
+    let fields = typed_fields(kind, &values, true)?;
+    with_store(&state, move |s| Ok(s.create(kind, fields)?.into())).await
+}
+
+#[tauri::command]
+pub async fn update_record(
+    state: State<'_, AppState>,
+    kind: String,
+    id: String,
+    values: BTreeMap<String, String>,
+) -> AppResult<EditResult> {
+    let kind = parse_kind(&kind)?;
+    let id = parse_id(&id, "id")?;
+    let fields = typed_fields(kind, &values, false)?;
+    with_store(&state, move |s| Ok(s.update(kind, id, fields)?.into())).await
+}
+
+/// Save a measurement and return the core's verdict on it at once.
+#[tauri::command]
+pub async fn add_measurement(
+    state: State<'_, AppState>,
+    child_id: String,
+    values: BTreeMap<String, String>,
+) -> AppResult<MeasureResult> {
+    let child = parse_id(&child_id, "child_id")?;
+    let mut fields = typed_fields(Kind::Measurement, &values, true)?;
+    fields.insert("child_id".into(), Value::from(child.to_string()));
+    with_store(&state, move |s| {
+        let out = s.create(Kind::Measurement, fields)?;
+        let assessment = s.assess_measurement(out.id);
+        Ok(MeasureResult {
+            id: out.id.to_string(),
+            warnings: out.warnings.iter().map(WarningDto::from).collect(),
+            assessment: assessment.as_ref().ok().map(AssessmentDto::from),
+            assessment_error: assessment.err().map(|e| e.to_string()),
+        })
+    })
+    .await
+}
+
+/// Children still in the register (not moved, dead or merged), with this month's progress.
+#[tauri::command]
+pub async fn day_list(state: State<'_, AppState>) -> AppResult<DayList> {
+    with_store(&state, |s| {
+        let month = YearMonth::of(s.today());
+        let mut last: HashMap<String, (chrono::NaiveDate, Option<f64>)> = HashMap::new();
+        let mut done: HashMap<String, bool> = HashMap::new();
+        for m in s.list(Kind::Measurement)? {
+            let (Some(child), Some(d)) = (text(&m.fields, "child_id"), date(&m.fields, "date"))
+            else {
+                continue;
+            };
+            if month.contains(d) {
+                done.insert(child.clone(), true);
+            }
+            let w = m.fields.get("weight_kg").and_then(Value::as_f64);
+            let e = last.entry(child).or_insert((d, w));
+            if d >= e.0 {
+                *e = (d, w);
+            }
+        }
+        let children = s
+            .list(Kind::Child)?
+            .into_iter()
+            .filter(|c| {
+                c.fields.get("merged_into").is_none_or(Value::is_null)
+                    && matches!(text(&c.fields, "status").as_deref(), None | Some("aktif"))
+            })
+            .map(|c| {
+                let id = c.id.to_string();
+                let l = last.get(&id);
+                DayChild {
+                    done: done.contains_key(&id),
+                    last_date: l.map(|l| l.0.to_string()),
+                    last_weight_kg: l.and_then(|l| l.1),
+                    name: text(&c.fields, "name").unwrap_or_default(),
+                    sex: text(&c.fields, "sex").unwrap_or_default(),
+                    birth_date: text(&c.fields, "birth_date").unwrap_or_default(),
+                    nik: text(&c.fields, "nik"),
+                    mother_name: text(&c.fields, "mother_name"),
+                    dusun: text(&c.fields, "dusun"),
+                    posyandu_id: c.posyandu_id.map(|p| p.to_string()),
+                    pending: c.pending,
+                    id,
+                }
+            })
+            .collect();
+        Ok(DayList {
+            month: month.to_string(),
+            children,
+        })
+    })
+    .await
+}
+
+/// The child, its measurements each with its verdict, doses given and due today, referrals.
+#[tauri::command]
+pub async fn child_page(state: State<'_, AppState>, id: String) -> AppResult<ChildPage> {
+    let id = parse_id(&id, "child")?;
+    with_store(&state, move |s| {
+        let child = s
+            .get(id)?
+            .filter(|r| r.kind == Kind::Child)
+            .ok_or_else(|| sinergi_core::CoreError::NotFound(format!("child {id}")))?;
+        let mut measurements: Vec<MeasurementRow> = s
+            .children_of(id, Kind::Measurement)?
+            .into_iter()
+            .map(|m| MeasurementRow {
+                assessment: s
+                    .assess_measurement(m.id)
+                    .ok()
+                    .as_ref()
+                    .map(AssessmentDto::from),
+                record: m.into(),
+            })
+            .collect();
+        measurements.sort_by(|a, b| {
+            let d = |r: &MeasurementRow| text(&r.record.fields, "date").unwrap_or_default();
+            d(a).cmp(&d(b))
+        });
+        let immunizations = s.children_of(id, Kind::Immunization)?;
+        let vitamin_a = s.children_of(id, Kind::VitaminA)?;
+        let schedule = growth::schedule();
+        let mut received: Vec<Received> = immunizations
+            .iter()
+            .filter_map(|r| {
+                Some(Received {
+                    code: text(&r.fields, "vaccine")?,
+                    date: date(&r.fields, "date")?,
+                })
+            })
+            .collect();
+        received.extend(vitamin_a.iter().filter_map(|r| {
+            let code = match text(&r.fields, "capsule")?.as_str() {
+                "biru" => schedule.vitamin_a.blue.code.clone(),
+                _ => schedule.vitamin_a.red.code.clone(),
+            };
+            Some(Received {
+                code,
+                date: date(&r.fields, "date")?,
+            })
+        }));
+        let due = match date(&child.fields, "birth_date") {
+            Some(birth) => growth::due_items(birth, s.today(), &received, &[])
+                .iter()
+                .map(DueDto::from)
+                .collect(),
+            None => Vec::new(),
+        };
+        let referrals = s
+            .list(Kind::Referral)?
+            .into_iter()
+            .filter(|r| text(&r.fields, "child_id").as_deref() == Some(&id.to_string()))
+            .map(RecordDto::from)
+            .collect();
+        Ok(ChildPage {
+            child: child.into(),
+            measurements,
+            immunizations: immunizations.into_iter().map(RecordDto::from).collect(),
+            vitamin_a: vitamin_a.into_iter().map(RecordDto::from).collect(),
+            referrals,
+            due,
+        })
+    })
+    .await
+}
+
+const DAYS_PER_MONTH: f64 = 30.4375;
+
+/// The WHO curves at -3..+3 SD from the core's tables: `wfa` weight-for-age and `lhfa`
+/// length/height-for-age by month (`from`..`to`), `wflh` weight-for-length (below 24 months)
+/// or -height by cm (`from`..`to`).
+#[tauri::command]
+pub fn growth_curves(
+    sex: String,
+    index: String,
+    from: f64,
+    to: f64,
+    height: Option<bool>,
+) -> AppResult<GrowthCurves> {
+    let sx: Sex = serde_json::from_value(Value::from(sex.clone())).map_err(|_| {
+        AppError::invalid(
+            "invalid_value",
+            "sex",
+            "Jenis kelamin harus L atau P".into(),
+            "Sex must be L or P".into(),
+        )
+    })?;
+    let (table, keys): (&tables::KeyedTable, Vec<(f64, u32)>) = match index.as_str() {
+        "wfa" | "lhfa" => {
+            let t: &tables::KeyedTable = if index == "wfa" {
+                &tables::WEIGHT_FOR_AGE
+            } else {
+                &tables::LENGTH_FOR_AGE
+            };
+            let mut keys = Vec::new();
+            let mut m = from.max(0.0);
+            while m <= to.min(60.0) + 1e-9 {
+                keys.push((m, (m * DAYS_PER_MONTH).round() as u32));
+                m += 0.5;
+            }
+            (t, keys)
+        }
+        "wflh" => {
+            let t: &tables::KeyedTable = if height.unwrap_or(false) {
+                &tables::WEIGHT_FOR_HEIGHT
+            } else {
+                &tables::WEIGHT_FOR_LENGTH
+            };
+            let mut keys = Vec::new();
+            let mut cm = from;
+            while cm <= to + 1e-9 {
+                keys.push((cm, (cm * 10.0).round() as u32));
+                cm += 0.5;
+            }
+            (t, keys)
+        }
+        other => {
+            return Err(AppError::invalid(
+                "invalid_value",
+                "index",
+                format!("Indeks grafik tidak dikenal: {other}"),
+                format!("Unknown chart index: {other}"),
+            ))
+        }
+    };
+    let mut x = Vec::new();
+    let mut sd = vec![Vec::new(); 7];
+    for (xv, key) in keys {
+        if let Some(lms) = table.get(sx, key) {
+            x.push(xv);
+            for (i, k) in (-3..=3).enumerate() {
+                sd[i].push((zscore::sd_value(lms, k as f64) * 100.0).round() / 100.0);
+            }
+        }
+    }
+    Ok(GrowthCurves { index, sex, x, sd })
+}
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncStatus> {
+    with_store(&state, |s| {
+        Ok(SyncStatus::new(s.sync_state()?, s.refused()?))
+    })
+    .await
+}
+
+/// Push pending edits and pull changes; `sync-progress` events carry the running totals.
+#[tauri::command]
+pub async fn sync_now(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> AppResult<SyncReportDto> {
+    with_store(&state, move |s| {
+        let e = s.require_enrollment()?;
+        let transport = HttpTransport::new(&e.server_url)?;
+        let mut progress = |r: &core_sync::SyncReport| {
+            let _ = app.emit("sync-progress", SyncReportDto::from(r));
+        };
+        let report = core_sync::sync(s, &transport, &SyncOptions::default(), &mut progress)?;
+        Ok(SyncReportDto::from(&report))
+    })
+    .await
+}
+
+/// Write pending edits to a bundle file in the export folder.
+#[tauri::command]
+pub async fn export_bundle(state: State<'_, AppState>) -> AppResult<FileWritten> {
+    let dir = state.export_dir.clone();
+    with_store(&state, move |s| {
+        std::fs::create_dir_all(&dir).map_err(sinergi_core::CoreError::from)?;
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        let path = dir.join(format!("sinergi-kirim-{stamp}.sinergi"));
+        let count = core_sync::export_bundle(s, &path)?;
+        Ok(FileWritten {
+            path: path.display().to_string(),
+            count,
+        })
+    })
+    .await
+}
+
+/// Apply a reply bundle from the puskesmas.
+#[tauri::command]
+pub async fn import_reply(state: State<'_, AppState>, path: String) -> AppResult<SyncReportDto> {
+    let path = PathBuf::from(path.trim());
+    with_store(&state, move |s| {
+        Ok(SyncReportDto::from(&core_sync::import_reply(s, &path)?))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn resolve_conflict(
+    state: State<'_, AppState>,
+    id: String,
+    choice: String,
+) -> AppResult<EditResult> {
+    let id = parse_id(&id, "conflict")?;
+    let choice = match choice.as_str() {
+        "winning" => Choice::Winning,
+        "losing" => Choice::Losing,
+        _ => {
+            return Err(AppError::invalid(
+                "invalid_choice",
+                "choice",
+                "Pilih salah satu nilai".into(),
+                "Choose one of the values".into(),
+            ))
+        }
+    };
+    with_store(&state, move |s| Ok(s.resolve_conflict(id, choice)?.into())).await
+}
+
+#[tauri::command]
+pub async fn merge_duplicate(
+    state: State<'_, AppState>,
+    id: String,
+    keep: String,
+) -> AppResult<EditResult> {
+    let id = parse_id(&id, "duplicate")?;
+    let keep = parse_id(&keep, "keep")?;
+    with_store(&state, move |s| Ok(s.merge_duplicate(id, keep)?.into())).await
+}
+
+/// The posyandu and desa this device knows (for the report's area).
+#[tauri::command]
+pub async fn places(state: State<'_, AppState>) -> AppResult<Vec<Place>> {
+    with_store(&state, |s| {
+        let mut out = Vec::new();
+        for (kind, level) in [(Kind::Desa, "desa"), (Kind::Posyandu, "posyandu")] {
+            for r in s.list(kind)? {
+                out.push(Place {
+                    id: r.id.to_string(),
+                    level: level.into(),
+                    name: text(&r.fields, "name").unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+fn report_args(s: &LocalStore, req: &ReportRequest) -> AppResult<(YearMonth, Level)> {
+    let month: YearMonth = req.month.parse().map_err(|e: report::BadMonth| {
+        AppError::invalid("invalid_month", "month", e.to_string(), e.to_string())
+    })?;
+    let id = |what: &str| parse_id(req.id.as_deref().unwrap_or_default(), what);
+    let level = match req.level.as_str() {
+        "posyandu" => Level::Posyandu(id("posyandu")?),
+        "desa" => Level::Desa(id("desa")?),
+        "puskesmas" => match s.enrollment()? {
+            Some(e) => Level::Puskesmas(e.puskesmas_id),
+            None => Level::All,
+        },
+        _ => Level::All,
+    };
+    Ok((month, level))
+}
+
+fn build_report(s: &LocalStore, req: &ReportRequest) -> AppResult<report::MonthlyReport> {
+    let (month, level) = report_args(s, req)?;
+    let input = ReportInput::from_store(s)?;
+    if !input.knows(&level) {
+        return Err(AppError::invalid(
+            "unknown_area",
+            "level",
+            "Wilayah laporan tidak dikenal di perangkat ini".into(),
+            "This device does not know the report's area".into(),
+        ));
+    }
+    Ok(report::build(&input, month, level))
+}
+
+#[tauri::command]
+pub async fn report_view(state: State<'_, AppState>, req: ReportRequest) -> AppResult<ReportView> {
+    with_store(&state, move |s| {
+        let r = build_report(s, &req)?;
+        Ok(ReportView {
+            month: r.month.to_string(),
+            month_name: r.month.name_id(),
+            scope: r.scope.describe(),
+            skdn_rows: r.skdn.rows.iter().map(SkdnRowDto::from).collect(),
+            skdn_total: SkdnDto::from(&r.skdn.total),
+            warnings: r
+                .warnings
+                .iter()
+                .map(|w| WarningDto {
+                    code: w.code.clone(),
+                    message: w.message.clone(),
+                    message_en: w.message_en.clone(),
+                })
+                .collect(),
+        })
+    })
+    .await
+}
+
+/// Write the month's report (every table) as XLSX, PDF or CSV into the export folder.
+#[tauri::command]
+pub async fn export_report(
+    state: State<'_, AppState>,
+    req: ReportRequest,
+    format: String,
+) -> AppResult<FileWritten> {
+    let format: Format = format
+        .parse()
+        .map_err(|e: String| AppError::invalid("invalid_format", "format", e.clone(), e))?;
+    let dir = state.export_dir.clone();
+    with_store(&state, move |s| {
+        let r = build_report(s, &req)?;
+        std::fs::create_dir_all(&dir).map_err(sinergi_core::CoreError::from)?;
+        let path = dir.join(format!(
+            "laporan-{}-{}.{}",
+            r.month,
+            req.level,
+            format.extension()
+        ));
+        report::write(&r, format, &path)?;
+        Ok(FileWritten {
+            path: path.display().to_string(),
+            count: 1,
+        })
+    })
+    .await
+}

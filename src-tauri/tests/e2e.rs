@@ -1,0 +1,494 @@
+//! End-to-end test of the real app: the built binary driven through tauri-driver and
+//! WebKitWebDriver (run it under Xvfb), against a real sinergi-server on loopback.
+//!
+//! Runs only with `SINERGI_APP_E2E=1` (scripts/test.sh sets it) because it needs the release
+//! build with the embedded front end, tauri-driver and a display:
+//!
+//! ```sh
+//! npm --prefix ui run build
+//! SINERGI_APP_E2E=1 xvfb-run -a -s "-screen 0 1400x1000x24" \
+//!   cargo test --release -p sinergi-app --features tauri/custom-protocol --test e2e -- --nocapture
+//! ```
+//!
+//! Screenshots of every screen (360x640 and 1280x800, Indonesian) go to `SINERGI_SCREENSHOTS`
+//! (default `target/screenshots`).
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "sinergi-demo";
+
+fn enabled() -> bool {
+    std::env::var("SINERGI_APP_E2E").is_ok_and(|v| v == "1")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// sinergi-server and sinergi from the workspace build (`SINERGI_BIN_DIR`, default target/debug).
+fn tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("SINERGI_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug"));
+    let p = dir.join(name);
+    assert!(p.exists(), "{} missing: cargo build --bins", p.display());
+    p
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stops a child process politely (SIGTERM), then waits for it.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+struct Server {
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn start(dir: &Path, port: u16) -> Server {
+        let child = Command::new(tool("sinergi-server"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--demo"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sinergi-server");
+        wait_port(port, "sinergi-server");
+        Server {
+            dir: dir.to_path_buf(),
+            port,
+            child: Some(child),
+        }
+    }
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop(&mut c);
+        }
+    }
+    fn records(&self, kind: &str) -> Vec<Value> {
+        let out = Command::new(tool("sinergi-server"))
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(["records", "list", "--kind", kind, "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A headless client (the CLI), for the second device of the conflict.
+fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut c = Command::new(tool("sinergi"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(c.stdin.take());
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "sinergi {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The app under tauri-driver, with its own data folder.
+struct App {
+    driver: Child,
+    client: Client,
+    shots: PathBuf,
+}
+
+impl App {
+    async fn start(data: &Path, exports: &Path) -> App {
+        let port = free_port();
+        let native = free_port();
+        let driver_bin = std::env::var_os("TAURI_DRIVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo/bin/tauri-driver")
+            });
+        let driver = Command::new(driver_bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
+            .env("SINERGI_DATA_DIR", data)
+            .env("SINERGI_EXPORT_DIR", exports)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver (cargo install tauri-driver --locked)");
+        // tauri-driver listens before its WebKitWebDriver does: wait for both.
+        wait_port(port, "tauri-driver");
+        wait_port(native, "WebKitWebDriver");
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert(
+            "tauri:options".into(),
+            json!({ "application": env!("CARGO_BIN_EXE_sinergi-app") }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("webdriver session");
+        let shots = std::env::var_os("SINERGI_SCREENSHOTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("target/screenshots"));
+        std::fs::create_dir_all(&shots).unwrap();
+        App {
+            driver,
+            client,
+            shots,
+        }
+    }
+
+    async fn quit(mut self) {
+        let _ = self.client.clone().close().await;
+        stop(&mut self.driver);
+    }
+
+    async fn el(&self, testid: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+            .await
+            .unwrap_or_else(|e| panic!("no element {testid}: {e}"))
+    }
+
+    async fn click(&self, testid: &str) {
+        self.el(testid).await.click().await.unwrap();
+    }
+
+    async fn fill(&self, testid: &str, value: &str) {
+        let e = self.el(testid).await;
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn text(&self, testid: &str) -> String {
+        self.el(testid).await.text().await.unwrap()
+    }
+
+    /// Waits until the element's text contains `want`.
+    async fn wait_text(&self, testid: &str, want: &str) -> String {
+        let start = Instant::now();
+        loop {
+            if let Ok(e) = self
+                .client
+                .find(Locator::Css(&format!("[data-testid=\"{testid}\"]")))
+                .await
+            {
+                if let Ok(t) = e.text().await {
+                    if t.contains(want) {
+                        return t;
+                    }
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{testid} never showed {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Screenshots of the current screen at phone and desktop size.
+    async fn shoot(&self, name: &str) {
+        self.shoot_at(name, None).await
+    }
+
+    /// Screenshots with the element `testid` scrolled into view.
+    async fn shoot_at(&self, name: &str, testid: Option<&str>) {
+        for (w, h) in [(360u32, 640u32), (1280, 800)] {
+            self.client.set_window_size(w, h).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(350)).await;
+            if let Some(t) = testid {
+                self.client
+                    .execute(
+                        "document.querySelector(`[data-testid=\"${arguments[0]}\"]`).scrollIntoView({block: 'center'});",
+                        vec![json!(t)],
+                    )
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(self.shots.join(format!("{name}-{w}x{h}.png")), png).unwrap();
+        }
+    }
+}
+
+/// A date as a kader types it: day first.
+fn dmy(d: chrono::NaiveDate) -> String {
+    d.format("%d-%m-%Y").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kader_day_offline_sync_bidan_conflict_and_report() {
+    if !enabled() {
+        eprintln!("skipped: set SINERGI_APP_E2E=1 (see the module docs)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let server_dir = tmp.path().join("server");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    let port = free_port();
+    let mut server = Server::start(&server_dir, port);
+    let exports = tmp.path().join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+
+    // --- The kader's app: first run, enroll.
+    let kader_dir = tmp.path().join("kader-app");
+    let app = App::start(&kader_dir, &exports).await;
+    app.el("enroll-server").await;
+    app.shoot("01-enroll").await;
+    app.fill("enroll-server", &server.url()).await;
+    app.fill("enroll-user", "kader1").await;
+    app.fill("enroll-password", PASSWORD).await;
+    app.click("enroll-submit").await;
+    app.el("day-search").await;
+    app.shoot("02-day").await;
+
+    // Register a child born ten months ago.
+    let today = chrono::Local::now().date_naive();
+    let birth = today - chrono::Months::new(10);
+    let last_month = (today - chrono::Months::new(1)).min(today);
+    app.click("register-child").await;
+    app.fill("child-name", "Putri Lestari Uji").await;
+    app.click("child-sex-P").await;
+    app.fill("child-birth", &dmy(birth)).await;
+    app.fill("child-mother", "Ratna Uji").await;
+    app.shoot("03-register").await;
+    app.click("child-save").await;
+    app.el("child-title").await;
+
+    // Two months of measurements: the second shows N (naik).
+    app.click("weigh-now").await;
+    app.fill("measure-date", &dmy(last_month)).await;
+    app.fill("measure-weight", "7,6").await;
+    app.fill("measure-length", "70,5").await;
+    app.shoot("04-measure").await;
+    app.click("measure-submit").await;
+    app.el("verdict").await;
+    app.click("measure-done").await;
+    app.click("weigh-now").await;
+    app.fill("measure-date", &dmy(today)).await;
+    app.fill("measure-weight", "8,3").await;
+    app.fill("measure-length", "72").await;
+    app.click("measure-submit").await;
+    let trend = app
+        .el("verdict-trend")
+        .await
+        .attr("data-trend")
+        .await
+        .unwrap();
+    assert_eq!(trend.as_deref(), Some("N"), "second weighing must be N");
+    app.shoot("05-verdict").await;
+    app.click("measure-done").await;
+    app.el("chart-wfa").await;
+    let history = app.text("history").await;
+    assert!(history.contains('N'), "history shows N: {history}");
+    app.shoot("06-child").await;
+    app.shoot_at("06-child-chart", Some("chart-wfa")).await;
+    app.shoot_at("06-child-doses", Some("history")).await;
+
+    // A wrong value is refused with the core's reason, on the field.
+    app.click("weigh-now").await;
+    app.fill("measure-weight", "95").await;
+    app.click("measure-submit").await;
+    let err = app.text("error-weight").await;
+    assert!(!err.is_empty());
+    app.shoot("07-measure-error").await;
+
+    // --- Offline: the server stops, the kader keeps working.
+    server.stop();
+    app.click("nav-day").await;
+    app.click("register-child").await;
+    app.fill("child-name", "Bagus Tanpa Sinyal").await;
+    app.click("child-sex-L").await;
+    app.fill("child-birth", &dmy(today - chrono::Months::new(20)))
+        .await;
+    app.click("child-save").await;
+    app.el("child-title").await;
+    app.click("nav-sync").await;
+    app.click("sync-now").await;
+    app.el("sync-error").await;
+    let pending: u64 = app.text("sync-pending").await.trim().parse().unwrap();
+    assert!(pending >= 4, "edits wait in the outbox: {pending}");
+    app.shoot("08-sync-offline").await;
+
+    // --- Back online: sync, and the server has the records.
+    let mut server = Server::start(&server_dir, port);
+    app.click("sync-now").await;
+    app.wait_text("sync-result", "").await;
+    app.wait_text("sync-pending", "0").await;
+    app.shoot("09-sync-done").await;
+    let names: Vec<String> = server
+        .records("child")
+        .iter()
+        .filter_map(|r| {
+            r.get("name")
+                .or_else(|| r.get("fields").and_then(|f| f.get("name")))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    for want in ["Putri Lestari Uji", "Bagus Tanpa Sinyal"] {
+        assert!(names.iter().any(|n| n == want), "{want} on the server");
+    }
+
+    // Report of this month, shown and exported.
+    app.click("nav-reports").await;
+    app.click("report-show").await;
+    app.el("skdn").await;
+    let d: u32 = app.text("skdn-total-d").await.trim().parse().unwrap();
+    assert!(d >= 1, "D counts the weighed child");
+    app.click("export-xlsx").await;
+    app.el("report-exported").await;
+    app.click("export-csv").await;
+    app.wait_text("report-exported", ".csv").await;
+    app.shoot("10-reports").await;
+    let files: Vec<_> = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(files.iter().any(|f| f.ends_with(".xlsx")), "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with(".csv")), "{files:?}");
+    app.quit().await;
+
+    // --- A conflict made by two other devices, resolved in the bidan's app.
+    let a = tmp.path().join("cli-a");
+    let b = tmp.path().join("cli-b");
+    for (dir, dev) in [(&a, "hp-a"), (&b, "hp-b")] {
+        cli(
+            dir,
+            &[
+                "enroll",
+                "--server",
+                &server.url(),
+                "--user",
+                "kader1",
+                "--password-stdin",
+                "--device-name",
+                dev,
+            ],
+            Some(PASSWORD),
+        );
+    }
+    let list: Vec<Value> =
+        serde_json::from_str(&cli(&a, &["child", "list", "--json"], None)).unwrap();
+    let child = list
+        .iter()
+        .find(|c| c["name"] == "Putri Lestari Uji")
+        .expect("child on device a")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cli(&a, &["child", "set", &child, "dusun=Krajan"], None);
+    cli(&b, &["child", "set", &child, "dusun=Kulon"], None);
+    cli(&a, &["sync"], None);
+    cli(&b, &["sync"], None);
+
+    let bidan_dir = tmp.path().join("bidan-app");
+    let app = App::start(&bidan_dir, &exports).await;
+    app.fill("enroll-server", &server.url()).await;
+    app.fill("enroll-user", "bidan").await;
+    app.fill("enroll-password", PASSWORD).await;
+    app.click("enroll-submit").await;
+    app.el("day-search").await;
+    app.click("nav-bidan").await;
+    app.el("conflict").await;
+    app.shoot("11-bidan").await;
+    let losing = app.text("conflict-losing").await;
+    app.click("choose-losing").await;
+    app.el("bidan-flash").await;
+    app.click("nav-sync").await;
+    app.click("sync-now").await;
+    app.wait_text("sync-pending", "0").await;
+    app.quit().await;
+
+    let on_server = server
+        .records("child")
+        .into_iter()
+        .find(|r| r.get("id").and_then(Value::as_str) == Some(child.as_str()))
+        .expect("child on the server");
+    let dusun = on_server
+        .get("dusun")
+        .or_else(|| on_server.get("fields").and_then(|f| f.get("dusun")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        dusun,
+        losing.trim(),
+        "the bidan's choice reached the server"
+    );
+    server.stop();
+}

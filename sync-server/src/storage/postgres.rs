@@ -1,0 +1,1009 @@
+//! The master copy on PostgreSQL, for a district or province: the same rows and the same engine
+//! as the SQLite store, for a database the health office can host, replicate and back up, shared
+//! by several `sinergi-server` processes.
+//!
+//! # Cursor guarantee (DESIGN.md guarantee 5) with several writers
+//!
+//! A pull reads `seq > cursor` and hands back the highest sequence number it has seen as the next
+//! cursor, so a change whose number is below that cursor but is committed *after* the pull would
+//! never reach that device. Sequence numbers must therefore become visible in the order they are
+//! handed out. Every writing transaction here starts with `pg_advisory_xact_lock(WRITE_LOCK)`:
+//! one writer at a time across every server process on the database, holding the lock until its
+//! commit is visible (PostgreSQL releases transaction-level locks after the commit has been
+//! made visible). The next writer reads the counter only after that, so numbers are handed out and
+//! committed in the same order, exactly as SQLite's single writer does. The counter lives in the
+//! `counters` table, read once after taking the lock and written back once before commit; records
+//! read inside the transaction can be cached for the same reason (nobody else writes meanwhile).
+//! Writers run in READ COMMITTED, so each statement after the lock sees every earlier commit.
+//!
+//! A pull-only exchange (no edits) does not take the lock: it runs in one REPEATABLE READ
+//! snapshot, and because writers commit in sequence order, every snapshot holds a prefix of the
+//! sequence, counter included. Only its device row is written, and a rare clash with the same
+//! device's other request is retried (serialization failure).
+//!
+//! # Migrations
+//!
+//! Versioned, in `MIGRATIONS` below (the SQLite ones are in `sqlite.rs`): `schema_version` holds
+//! the number applied; a server applies the missing ones at start under a session advisory lock,
+//! so two processes starting at once do not race.
+
+use super::engine::{self, apply_request};
+use super::{
+    Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
+    RecordVisitor, Result, Row, User,
+};
+use crate::error::ServerError;
+use postgres::{Client, IsolationLevel, NoTls, Statement, Transaction};
+use sinergi_core::model::{Fields, Kind};
+use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// The advisory lock every writing transaction takes (any constant the database does not use
+/// for something else; "SINERGI1" in ASCII).
+const WRITE_LOCK: i64 = 0x53494E4552474931;
+/// The session lock held while migrating.
+const MIGRATE_LOCK: i64 = 0x53494E455247494D;
+
+/// The PostgreSQL migrations, in order: version n is `MIGRATIONS[n - 1]`. Never edit one that
+/// has shipped; add the next.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO counters VALUES ('seq', 0);
+-- The master copy: one row per record; `fields` holds the values (JSON text, exactly as written),
+-- `meta` each field's clock and sequence. `seq` is the record's last change.
+CREATE TABLE records (
+    id UUID PRIMARY KEY,
+    kind TEXT NOT NULL,
+    posyandu_id UUID,
+    puskesmas_id UUID,
+    parent_id UUID,
+    fields TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    dup_nik TEXT,
+    dup_person TEXT,
+    -- For duplicate records: 'child_a|child_b', so a pair is found by index.
+    dup_pair TEXT
+);
+CREATE UNIQUE INDEX records_seq ON records(seq);
+CREATE INDEX records_puskesmas_seq ON records(puskesmas_id, seq);
+CREATE INDEX records_posyandu_seq ON records(posyandu_id, seq);
+CREATE INDEX records_kind ON records(kind);
+CREATE INDEX records_parent ON records(parent_id);
+CREATE INDEX records_dup_nik ON records(dup_nik) WHERE dup_nik IS NOT NULL;
+CREATE INDEX records_dup_person ON records(dup_person) WHERE dup_person IS NOT NULL;
+CREATE INDEX records_dup_pair ON records(dup_pair) WHERE dup_pair IS NOT NULL;
+CREATE TABLE exits (
+    seq BIGINT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    id UUID NOT NULL,
+    old_posyandu_id UUID,
+    old_puskesmas_id UUID,
+    new_puskesmas_id UUID
+);
+CREATE TABLE users (
+    id UUID PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    puskesmas_id UUID NOT NULL REFERENCES records(id),
+    posyandu_id UUID REFERENCES records(id),
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE devices (
+    id UUID PRIMARY KEY,
+    user_id UUID NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_ms BIGINT NOT NULL,
+    revoked_ms BIGINT,
+    last_sync_ms BIGINT,
+    last_applied BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE refusals (
+    device_id UUID NOT NULL REFERENCES devices(id),
+    device_seq BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    id UUID NOT NULL,
+    problem TEXT NOT NULL,
+    PRIMARY KEY (device_id, device_seq)
+);
+"#];
+
+/// A pooled connection with its prepared statements.
+struct Conn {
+    client: Client,
+    stmts: HashMap<&'static str, Statement>,
+}
+
+pub struct PostgresStore {
+    config: postgres::Config,
+    pool: Mutex<Vec<Conn>>,
+}
+
+/// How a transaction runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Takes the write lock; READ COMMITTED.
+    Write,
+    /// One snapshot, no lock, may write rows that carry no sequence number (device progress).
+    Snapshot,
+}
+
+impl PostgresStore {
+    /// Connect (`postgres://user:password@host:port/db` or `host=... user=...`) and migrate.
+    pub fn open(url: &str) -> Result<Self> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| ServerError::Data(format!("bad PostgreSQL address: {e}")))?;
+        let store = PostgresStore {
+            config,
+            pool: Mutex::new(Vec::new()),
+        };
+        let mut conn = store.connect()?;
+        migrate(&mut conn.client)?;
+        store.give_back(conn);
+        Ok(store)
+    }
+
+    fn connect(&self) -> Result<Conn> {
+        let client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| ServerError::Data(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(Conn {
+            client,
+            stmts: HashMap::new(),
+        })
+    }
+
+    fn take(&self) -> Result<Conn> {
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match pooled {
+            Some(c) if !c.client.is_closed() => Ok(c),
+            _ => self.connect(),
+        }
+    }
+
+    fn give_back(&self, conn: Conn) {
+        if !conn.client.is_closed() {
+            let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < 32 {
+                pool.push(conn);
+            }
+        }
+    }
+
+    /// Run `f` in one transaction, retried on a serialization failure or deadlock.
+    fn with_tx<T>(&self, mode: Mode, mut f: impl FnMut(&Tx) -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let mut conn = self.take()?;
+            let out = Self::run_once(&mut conn, mode, &mut f);
+            self.give_back(conn);
+            match out {
+                Err(ServerError::Postgres(e)) if attempt < 20 && retryable(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn run_once<T>(conn: &mut Conn, mode: Mode, f: &mut impl FnMut(&Tx) -> Result<T>) -> Result<T> {
+        let Conn { client, stmts } = conn;
+        let level = match mode {
+            Mode::Write => IsolationLevel::ReadCommitted,
+            Mode::Snapshot => IsolationLevel::RepeatableRead,
+        };
+        let mut tx = client.build_transaction().isolation_level(level).start()?;
+        if mode == Mode::Write {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
+        }
+        let t = Tx {
+            tx: RefCell::new(tx),
+            stmts: RefCell::new(stmts),
+            cache: Default::default(),
+            seq: Cell::new(None),
+        };
+        let out = f(&t)?;
+        t.flush_seq()?;
+        t.tx.into_inner().commit()?;
+        Ok(out)
+    }
+
+    fn pull(tx: &Tx, who: &Principal, cursor: i64, limit: u32) -> Result<Page> {
+        let limit = limit.clamp(1, sinergi_core::protocol::MAX_PAGE);
+        let rows = if who.role == Role::Kader {
+            tx.query(
+                "SELECT kind, id, posyandu_id, fields, seq FROM records
+                 WHERE seq > $1 AND ((posyandu_id = $3 AND kind NOT IN ('conflict', 'duplicate'))
+                    OR (posyandu_id IS NULL AND puskesmas_id = $4))
+                 ORDER BY seq LIMIT $2",
+                &[
+                    &cursor,
+                    &(limit as i64),
+                    &who.posyandu_id,
+                    &who.puskesmas_id,
+                ],
+            )?
+        } else {
+            tx.query(
+                "SELECT kind, id, posyandu_id, fields, seq FROM records
+                 WHERE seq > $1 AND puskesmas_id = $3 ORDER BY seq LIMIT $2",
+                &[&cursor, &(limit as i64), &who.puskesmas_id],
+            )?
+        };
+        let mut page = Page::default();
+        for r in &rows {
+            page.changes.push(Change {
+                kind: parse_kind(r.get(0))?,
+                id: r.get(1),
+                seq: r.get(4),
+                posyandu_id: r.get(2),
+                fields: serde_json::from_str(r.get(3))?,
+            });
+        }
+        let upto = if page.changes.len() as u32 == limit {
+            page.more = true;
+            page.changes.last().map(|c| c.seq).unwrap_or(cursor)
+        } else {
+            tx.current_seq()?
+        };
+        let rows = tx.query(
+            "SELECT kind, id, seq, old_posyandu_id, old_puskesmas_id, new_puskesmas_id FROM exits
+             WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+            &[&cursor, &upto],
+        )?;
+        for r in &rows {
+            let (old_p, old_q, new_q): (Option<Uuid>, Option<Uuid>, Option<Uuid>) =
+                (r.get(3), r.get(4), r.get(5));
+            let concerns = !who.is_server()
+                && who.covers(old_p, old_q)
+                && match who.role {
+                    Role::Kader => true,
+                    _ => new_q != who.puskesmas_id,
+                };
+            if concerns {
+                page.exits.push(Exit {
+                    kind: parse_kind(r.get(0))?,
+                    id: r.get(1),
+                    seq: r.get(2),
+                });
+            }
+        }
+        page.cursor = upto;
+        Ok(page)
+    }
+}
+
+fn retryable(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+fn migrate(client: &mut Client) -> Result<()> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])?;
+    let out = (|| -> Result<()> {
+        client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+        )?;
+        let mut tx = client.transaction()?;
+        let row = tx.query_opt("SELECT version FROM schema_version", &[])?;
+        let current = match row {
+            Some(r) => r.get::<_, i32>(0) as usize,
+            None => {
+                tx.execute("INSERT INTO schema_version VALUES (0)", &[])?;
+                0
+            }
+        };
+        if current > MIGRATIONS.len() {
+            return Err(ServerError::Data(format!(
+                "the database has schema version {current}, newer than this server ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            tx.batch_execute(sql)?;
+            tx.execute("UPDATE schema_version SET version = $1", &[&(i as i32 + 1)])?;
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK])?;
+    out
+}
+
+fn parse_kind(s: &str) -> Result<Kind> {
+    s.parse().map_err(ServerError::Data)
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    Role::parse(s).ok_or_else(|| ServerError::Data(format!("unknown role {s:?}")))
+}
+
+/// 'child_a|child_b' of a duplicate record.
+fn dup_pair(rec: &MasterRecord) -> Option<String> {
+    if rec.kind != Kind::Duplicate {
+        return None;
+    }
+    let v = rec.values();
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    Some(format!("{}|{}", s("child_a"), s("child_b")))
+}
+
+type Param<'p> = &'p (dyn postgres::types::ToSql + Sync);
+
+/// The engine's view of one PostgreSQL transaction: a read-through cache of the records it
+/// touches and the sequence counter kept in memory until the end (see the module notes).
+struct Tx<'a> {
+    tx: RefCell<Transaction<'a>>,
+    stmts: RefCell<&'a mut HashMap<&'static str, Statement>>,
+    cache: RefCell<HashMap<Uuid, Option<MasterRecord>>>,
+    seq: Cell<Option<i64>>,
+}
+
+impl Tx<'_> {
+    fn stmt(&self, sql: &'static str) -> Result<Statement> {
+        if let Some(s) = self.stmts.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.borrow_mut().prepare(sql)?;
+        self.stmts.borrow_mut().insert(sql, s.clone());
+        Ok(s)
+    }
+
+    fn query(&self, sql: &'static str, params: &[Param]) -> Result<Vec<postgres::Row>> {
+        let st = self.stmt(sql)?;
+        Ok(self.tx.borrow_mut().query(&st, params)?)
+    }
+
+    fn query_opt(&self, sql: &'static str, params: &[Param]) -> Result<Option<postgres::Row>> {
+        let st = self.stmt(sql)?;
+        Ok(self.tx.borrow_mut().query_opt(&st, params)?)
+    }
+
+    fn execute(&self, sql: &'static str, params: &[Param]) -> Result<u64> {
+        let st = self.stmt(sql)?;
+        Ok(self.tx.borrow_mut().execute(&st, params)?)
+    }
+
+    fn current_seq(&self) -> Result<i64> {
+        if let Some(s) = self.seq.get() {
+            return Ok(s);
+        }
+        let s: i64 = self
+            .query_opt("SELECT value FROM counters WHERE name = 'seq'", &[])?
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        self.seq.set(Some(s));
+        Ok(s)
+    }
+
+    fn flush_seq(&self) -> Result<()> {
+        if let Some(s) = self.seq.get() {
+            self.execute("UPDATE counters SET value = $1 WHERE name = 'seq'", &[&s])?;
+        }
+        Ok(())
+    }
+
+    fn load(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        let row = self.query_opt(
+            "SELECT kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE id = $1",
+            &[&id],
+        )?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(MasterRecord {
+            kind: parse_kind(r.get(0))?,
+            id,
+            posyandu_id: r.get(1),
+            puskesmas_id: r.get(2),
+            parent_id: r.get(3),
+            fields: serde_json::from_str::<BTreeMap<String, MasterField>>(r.get(4))?,
+            seq: r.get(5),
+        }))
+    }
+
+    fn insert_user(&self, u: &User) -> Result<()> {
+        self.execute(
+            "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &u.id,
+                &u.name,
+                &u.role.as_str(),
+                &u.puskesmas_id,
+                &u.posyandu_id,
+                &u.password_hash,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl RecordTx for Tx<'_> {
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        if let Some(hit) = self.cache.borrow().get(&id) {
+            return Ok(hit.clone());
+        }
+        let rec = self.load(id)?;
+        self.cache.borrow_mut().insert(id, rec.clone());
+        Ok(rec)
+    }
+
+    fn put(&self, rec: &MasterRecord, dup: &DupKeys) -> Result<()> {
+        self.execute(
+            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta, seq,
+                                 dup_nik, dup_person, dup_pair)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, posyandu_id = excluded.posyandu_id,
+                puskesmas_id = excluded.puskesmas_id, parent_id = excluded.parent_id,
+                fields = excluded.fields, meta = excluded.meta, seq = excluded.seq,
+                dup_nik = excluded.dup_nik, dup_person = excluded.dup_person,
+                dup_pair = excluded.dup_pair",
+            &[
+                &rec.id,
+                &rec.kind.as_str(),
+                &rec.posyandu_id,
+                &rec.puskesmas_id,
+                &rec.parent_id,
+                &serde_json::to_string(&rec.values())?,
+                &serde_json::to_string(&rec.fields)?,
+                &rec.seq,
+                &dup.nik,
+                &dup.person,
+                &dup_pair(rec),
+            ],
+        )?;
+        self.cache.borrow_mut().insert(rec.id, Some(rec.clone()));
+        Ok(())
+    }
+
+    fn next_seq(&self) -> Result<i64> {
+        let next = self.current_seq()? + 1;
+        self.seq.set(Some(next));
+        Ok(next)
+    }
+
+    fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>> {
+        Ok(self
+            .query("SELECT id FROM records WHERE parent_id = $1", &[&parent])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn add_exit(
+        &self,
+        seq: i64,
+        kind: Kind,
+        id: Uuid,
+        old_p: Option<Uuid>,
+        old_q: Option<Uuid>,
+        new_q: Option<Uuid>,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO exits(seq, kind, id, old_posyandu_id, old_puskesmas_id, new_puskesmas_id)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&seq, &kind.as_str(), &id, &old_p, &old_q, &new_q],
+        )?;
+        Ok(())
+    }
+
+    fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()> {
+        self.execute(
+            "INSERT INTO refusals(device_id, device_seq, kind, id, problem) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (device_id, device_seq) DO UPDATE SET kind = excluded.kind,
+                id = excluded.id, problem = excluded.problem",
+            &[
+                &device,
+                &(r.device_seq as i64),
+                &r.kind.as_str(),
+                &r.id,
+                &serde_json::to_string(&r.problem)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn refusals(&self, device: Uuid, from: u64, to: u64) -> Result<Vec<Refusal>> {
+        let rows = self.query(
+            "SELECT device_seq, kind, id, problem FROM refusals
+             WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3 ORDER BY device_seq",
+            &[&device, &(from as i64), &(to as i64)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(Refusal {
+                    device_seq: r.get::<_, i64>(0) as u64,
+                    kind: parse_kind(r.get(1))?,
+                    id: r.get(2),
+                    problem: serde_json::from_str(r.get(3))?,
+                })
+            })
+            .collect()
+    }
+
+    fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
+        if device.is_nil() {
+            return Ok((0, None, 0));
+        }
+        Ok(self
+            .query_opt(
+                "SELECT last_applied, last_sync_ms, created_ms FROM devices WHERE id = $1",
+                &[&device],
+            )?
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2)))
+            .unwrap_or((0, None, 0)))
+    }
+
+    fn set_device_progress(&self, device: Uuid, last_applied: u64, now: i64) -> Result<()> {
+        self.execute(
+            "UPDATE devices SET last_applied = $2, last_sync_ms = $3 WHERE id = $1",
+            &[&device, &(last_applied as i64), &now],
+        )?;
+        Ok(())
+    }
+
+    fn duplicate_candidates(
+        &self,
+        keys: &DupKeys,
+        puskesmas: Option<Uuid>,
+        except: Uuid,
+    ) -> Result<Vec<Uuid>> {
+        let mut ids: Vec<Uuid> = Vec::new();
+        for (sql, key) in [
+            (
+                "SELECT id FROM records WHERE dup_nik = $1 AND kind = 'child' AND id <> $2
+                   AND puskesmas_id IS NOT DISTINCT FROM $3",
+                &keys.nik,
+            ),
+            (
+                "SELECT id FROM records WHERE dup_person = $1 AND kind = 'child' AND id <> $2
+                   AND puskesmas_id IS NOT DISTINCT FROM $3",
+                &keys.person,
+            ),
+        ] {
+            let Some(key) = key else { continue };
+            for r in self.query(sql, &[key, &except, &puskesmas])? {
+                let id: Uuid = r.get(0);
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    fn duplicate_pair_exists(&self, a: Uuid, b: Uuid) -> Result<bool> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        let pair = format!("{a}|{b}");
+        Ok(self
+            .query_opt(
+                "SELECT 1 FROM records WHERE dup_pair = $1 AND kind = 'duplicate' LIMIT 1",
+                &[&pair],
+            )?
+            .is_some())
+    }
+}
+
+impl MasterStore for PostgresStore {
+    fn exchange(&self, who: &Principal, req: &SyncRequest, now: i64) -> Result<SyncResponse> {
+        let mode = if req.edits.is_empty() {
+            Mode::Snapshot
+        } else {
+            Mode::Write
+        };
+        self.with_tx(mode, |tx| {
+            let applied = apply_request(tx, who, req, now)?;
+            let mut page = Self::pull(tx, who, req.cursor, req.page_limit)?;
+            if req.bundle {
+                while page.more {
+                    let next = Self::pull(tx, who, page.cursor, req.page_limit)?;
+                    page.changes.extend(next.changes);
+                    page.exits.extend(next.exits);
+                    page.cursor = next.cursor;
+                    page.more = next.more;
+                }
+            }
+            Ok(SyncResponse {
+                acked_through: applied.acked_through,
+                refused: applied.refused,
+                conflicts: applied.conflicts,
+                changes: page.changes,
+                exits: page.exits,
+                cursor: page.cursor,
+                more: page.more,
+                server_clock_ms: now,
+                clock_offset_ms: applied.clock_offset_ms,
+                clock_warning: applied.clock_warning,
+            })
+        })
+    }
+
+    fn server_write(&self, kind: Kind, id: Uuid, fields: Fields, now: i64) -> Result<()> {
+        self.with_tx(Mode::Write, |tx| {
+            match engine::server_edit(tx, kind, id, fields.clone(), now)? {
+                Ok(_) => Ok(()),
+                Err(p) => Err(ServerError::Request(422, p)),
+            }
+        })
+    }
+
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        self.with_tx(Mode::Snapshot, |tx| tx.load(id))
+    }
+
+    fn list(&self, kind: Kind) -> Result<Vec<MasterRecord>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            let ids: Vec<Uuid> = tx
+                .query(
+                    "SELECT id FROM records WHERE kind = $1 ORDER BY id",
+                    &[&kind.as_str()],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(r) = tx.load(id)? {
+                    out.push(r);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn count(&self, kind: Kind) -> Result<u64> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT COUNT(*) FROM records WHERE kind = $1",
+                    &[&kind.as_str()],
+                )?
+                .map(|r| r.get::<_, i64>(0))
+                .unwrap_or(0) as u64)
+        })
+    }
+
+    fn add_user(&self, u: &User) -> Result<()> {
+        self.with_tx(Mode::Write, |tx| {
+            let taken = tx
+                .query_opt("SELECT 1 FROM users WHERE name = $1", &[&u.name])?
+                .is_some();
+            if taken {
+                return Err(ServerError::bad_request(
+                    409,
+                    "user_exists",
+                    format!("Pengguna '{}' sudah ada", u.name),
+                    format!("User '{}' already exists", u.name),
+                ));
+            }
+            tx.insert_user(u)
+        })
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<User>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            let row = tx.query_opt(
+                "SELECT id, role, puskesmas_id, posyandu_id, password_hash FROM users WHERE name = $1",
+                &[&name],
+            )?;
+            row.map(|r| {
+                Ok(User {
+                    id: r.get(0),
+                    name: name.to_string(),
+                    role: parse_role(r.get(1))?,
+                    puskesmas_id: r.get(2),
+                    posyandu_id: r.get(3),
+                    password_hash: r.get(4),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn add_device(&self, d: &Device, token_hash: &str) -> Result<()> {
+        self.with_tx(Mode::Write, |tx| {
+            tx.execute(
+                "INSERT INTO devices(id, user_id, name, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5)",
+                &[&d.id, &d.user_id, &d.name, &token_hash, &d.created_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            let row = tx.query_opt(
+                "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms
+                 FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
+                &[&token_hash],
+            )?;
+            row.map(|r| {
+                Ok((
+                    Principal {
+                        device_id: r.get(0),
+                        user_id: r.get(1),
+                        role: parse_role(r.get(2))?,
+                        puskesmas_id: Some(r.get(3)),
+                        posyandu_id: r.get(4),
+                    },
+                    r.get(5),
+                ))
+            })
+            .transpose()
+        })
+    }
+
+    fn devices(&self) -> Result<Vec<Device>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            tx.query(
+                "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
+                        d.last_sync_ms, d.last_applied
+                 FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.created_ms, d.id",
+                &[],
+            )?
+            .iter()
+            .map(device_of)
+            .collect()
+        })
+    }
+
+    fn revoke_device(&self, id: Uuid, now: i64) -> Result<bool> {
+        self.with_tx(Mode::Write, |tx| {
+            Ok(tx.execute(
+                "UPDATE devices SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL",
+                &[&id, &now],
+            )? > 0)
+        })
+    }
+
+    fn scan(&self, f: &mut RecordVisitor) -> Result<()> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            // A portal, so a district's million records are not held in memory at once.
+            let mut t = tx.tx.borrow_mut();
+            let portal = t.bind("SELECT kind, id, posyandu_id, fields FROM records", &[])?;
+            loop {
+                let rows = t.query_portal(&portal, 5_000)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for r in &rows {
+                    let fields: Fields = serde_json::from_str(r.get(3))?;
+                    f(parse_kind(r.get(0))?, r.get(1), r.get(2), &fields);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn export(&self, f: &mut dyn FnMut(Row) -> Result<()>) -> Result<()> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            for r in tx.query("SELECT name, value FROM counters ORDER BY name", &[])? {
+                f(Row::Counter(r.get(0), r.get(1)))?;
+            }
+            {
+                let mut t = tx.tx.borrow_mut();
+                let portal = t.bind(
+                    "SELECT id, kind, posyandu_id, puskesmas_id, parent_id, meta, seq
+                     FROM records ORDER BY id",
+                    &[],
+                )?;
+                loop {
+                    let rows = t.query_portal(&portal, 5_000)?;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    for r in &rows {
+                        f(Row::Record(MasterRecord {
+                            id: r.get(0),
+                            kind: parse_kind(r.get(1))?,
+                            posyandu_id: r.get(2),
+                            puskesmas_id: r.get(3),
+                            parent_id: r.get(4),
+                            fields: serde_json::from_str(r.get(5))?,
+                            seq: r.get(6),
+                        }))?;
+                    }
+                }
+            }
+            for r in tx.query(
+                "SELECT seq, kind, id, old_posyandu_id, old_puskesmas_id, new_puskesmas_id
+                 FROM exits ORDER BY seq",
+                &[],
+            )? {
+                f(Row::Exit {
+                    seq: r.get(0),
+                    kind: parse_kind(r.get(1))?,
+                    id: r.get(2),
+                    old_posyandu: r.get(3),
+                    old_puskesmas: r.get(4),
+                    new_puskesmas: r.get(5),
+                })?;
+            }
+            for r in tx.query(
+                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash FROM users ORDER BY id",
+                &[],
+            )? {
+                f(Row::User(User {
+                    id: r.get(0),
+                    name: r.get(1),
+                    role: parse_role(r.get(2))?,
+                    puskesmas_id: r.get(3),
+                    posyandu_id: r.get(4),
+                    password_hash: r.get(5),
+                }))?;
+            }
+            for r in tx.query(
+                "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
+                        d.last_sync_ms, d.last_applied, d.token_hash
+                 FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id",
+                &[],
+            )? {
+                f(Row::Device(device_of(&r)?, r.get(9)))?;
+            }
+            for r in tx.query(
+                "SELECT device_id, device_seq, kind, id, problem FROM refusals
+                 ORDER BY device_id, device_seq",
+                &[],
+            )? {
+                f(Row::Refusal(
+                    r.get(0),
+                    Refusal {
+                        device_seq: r.get::<_, i64>(1) as u64,
+                        kind: parse_kind(r.get(2))?,
+                        id: r.get(3),
+                        problem: serde_json::from_str(r.get(4))?,
+                    },
+                ))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn import(&self, rows: &mut dyn Iterator<Item = Result<Row>>) -> Result<()> {
+        // Not retried: the rows can be read only once.
+        let mut conn = self.take()?;
+        let mut once = Some(rows);
+        let out = Self::run_once(&mut conn, Mode::Write, &mut |tx| {
+            let Some(rows) = once.take() else {
+                return Err(ServerError::Data("import ran twice".into()));
+            };
+            for row in rows {
+                match row? {
+                    Row::Counter(name, value) => {
+                        tx.execute(
+                            "INSERT INTO counters(name, value) VALUES ($1, $2)
+                             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                            &[&name, &value],
+                        )?;
+                    }
+                    Row::Record(rec) => {
+                        tx.put(&rec, &engine::dup_keys(&rec))?;
+                        tx.cache.borrow_mut().clear();
+                    }
+                    Row::Exit {
+                        seq,
+                        kind,
+                        id,
+                        old_posyandu,
+                        old_puskesmas,
+                        new_puskesmas,
+                    } => tx.add_exit(seq, kind, id, old_posyandu, old_puskesmas, new_puskesmas)?,
+                    Row::User(u) => tx.insert_user(&u)?,
+                    Row::Device(d, token_hash) => {
+                        tx.execute(
+                            "INSERT INTO devices(id, user_id, name, token_hash, created_ms,
+                                                 revoked_ms, last_sync_ms, last_applied)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            &[
+                                &d.id,
+                                &d.user_id,
+                                &d.name,
+                                &token_hash,
+                                &d.created_ms,
+                                &d.revoked_ms,
+                                &d.last_sync_ms,
+                                &(d.last_applied as i64),
+                            ],
+                        )?;
+                    }
+                    Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
+                }
+            }
+            Ok(())
+        });
+        self.give_back(conn);
+        out
+    }
+
+    fn is_empty(&self) -> Result<bool> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            Ok(tx
+                .query_opt(
+                    "SELECT NOT EXISTS(SELECT 1 FROM records) AND NOT EXISTS(SELECT 1 FROM users)
+                        AND NOT EXISTS(SELECT 1 FROM devices)
+                        AND (SELECT value FROM counters WHERE name = 'seq') = 0",
+                    &[],
+                )?
+                .map(|r| r.get::<_, bool>(0))
+                .unwrap_or(true))
+        })
+    }
+}
+
+fn device_of(r: &postgres::Row) -> Result<Device> {
+    Ok(Device {
+        id: r.get(0),
+        user_id: r.get(1),
+        user: r.get(2),
+        role: parse_role(r.get(3))?,
+        name: r.get(4),
+        created_ms: r.get(5),
+        revoked_ms: r.get(6),
+        last_sync_ms: r.get(7),
+        last_applied: r.get::<_, i64>(8) as u64,
+    })
+}
+
+/// The address of the server the standard `PG*` variables name (PGHOST, PGPORT, PGUSER,
+/// PGPASSWORD; what `pg_virtualenv` exports), for database `db`.
+pub fn env_url(db: &str) -> std::result::Result<String, String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let host = var("PGHOST").ok_or_else(|| {
+        "PGHOST is not set: the PostgreSQL tests need a server named by the PG* variables \
+         (run them under `pg_virtualenv -v 15 ...`, as scripts/test.sh does)"
+            .to_string()
+    })?;
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    let user = var("PGUSER")
+        .or_else(|| var("USER"))
+        .unwrap_or_else(|| "postgres".into());
+    let auth = match var("PGPASSWORD") {
+        Some(p) => format!("{}:{}", enc(&user), enc(&p)),
+        None => enc(&user),
+    };
+    let port = var("PGPORT").unwrap_or_else(|| "5432".into());
+    Ok(format!(
+        "postgres://{auth}@{}:{port}/{}",
+        enc(&host),
+        enc(db)
+    ))
+}
+
+/// Create a new, empty database on the server the `PG*` variables name and return its address.
+/// For tests and benchmarks: it fails with a clear message when PostgreSQL is not reachable.
+pub fn fresh_database(prefix: &str) -> std::result::Result<String, String> {
+    let admin_db = std::env::var("PGDATABASE").unwrap_or_else(|_| "postgres".into());
+    let admin = env_url(&admin_db)?;
+    let name = format!("{prefix}_{}", Uuid::now_v7().simple());
+    let mut client = postgres::Client::connect(&admin, NoTls).map_err(|e| {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        format!(
+            "PostgreSQL is not reachable at host {:?} port {:?} as {:?} (from the PG* variables): {e}",
+            var("PGHOST"),
+            var("PGPORT"),
+            var("PGUSER")
+        )
+    })?;
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .map_err(|e| format!("cannot create database {name}: {e}"))?;
+    env_url(&name)
+}

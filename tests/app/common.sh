@@ -1,0 +1,21 @@
+# Shared by tests/app/*.sh: build what the app's end-to-end runs need.
+# The app has its own target dir by default so it never blocks the workspace build.
+APP_TARGET="${SINERGI_APP_TARGET_DIR:-${CARGO_TARGET_DIR:-target}}"
+APP_CARGO=(cargo)
+
+app_build_ui() {
+  echo ">> npm ci + svelte-check + vitest + vite build (ui/)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npx svelte-check --tsconfig ./tsconfig.json && npx vitest run && npx vite build)
+}
+
+app_ensure_driver() {
+  command -v tauri-driver >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/tauri-driver" ] ||
+    cargo install tauri-driver --version "^2" --locked
+}
+
+# Runs one integration test of sinergi-app against the release build with the embedded front end.
+app_test() {
+  local test="$1"; shift
+  CARGO_TARGET_DIR="$APP_TARGET" xvfb-run -a -s "-screen 0 1400x1000x24" \
+    cargo test --release --locked -p sinergi-app --features tauri/custom-protocol --test "$test" -- --nocapture "$@"
+}

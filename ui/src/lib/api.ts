@@ -1,0 +1,67 @@
+// Typed calls into the Rust commands (src-tauri/src/commands.rs). Types come from Rust (ts-rs).
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  AppError,
+  AppInfo,
+  ChildPage,
+  DayList,
+  EditResult,
+  FileWritten,
+  GrowthCurves,
+  MeasureResult,
+  Place,
+  RecordDto,
+  ReportRequest,
+  ReportView,
+  SyncReportDto,
+  SyncStatus,
+} from "./generated/types";
+
+export type Values = Record<string, string>;
+
+/** Every failure of a command is an AppError {code, message, message_en, field, problems}. */
+export function asAppError(e: unknown): AppError {
+  if (e && typeof e === "object" && "code" in e) return e as AppError;
+  const m = String(e);
+  return { code: "unknown", message: m, message_en: m, field: null, problems: [] };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw asAppError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  enroll: (serverUrl: string, user: string, password: string, deviceName: string) =>
+    call<SyncReportDto>("enroll", { serverUrl, user, password, deviceName }),
+  listRecords: (kind: string) => call<RecordDto[]>("list_records", { kind }),
+  getRecord: (id: string) => call<RecordDto>("get_record", { id }),
+  childrenOf: (parent: string, kind: string) => call<RecordDto[]>("children_of", { parent, kind }),
+  createRecord: (kind: string, values: Values) => call<EditResult>("create_record", { kind, values }),
+  updateRecord: (kind: string, id: string, values: Values) =>
+    call<EditResult>("update_record", { kind, id, values }),
+  addMeasurement: (childId: string, values: Values) =>
+    call<MeasureResult>("add_measurement", { childId, values }),
+  dayList: () => call<DayList>("day_list"),
+  childPage: (id: string) => call<ChildPage>("child_page", { id }),
+  growthCurves: (sex: string, index: string, from: number, to: number, height = false) =>
+    call<GrowthCurves>("growth_curves", { sex, index, from, to, height }),
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  syncNow: () => call<SyncReportDto>("sync_now"),
+  exportBundle: () => call<FileWritten>("export_bundle"),
+  importReply: (path: string) => call<SyncReportDto>("import_reply", { path }),
+  resolveConflict: (id: string, choice: "winning" | "losing") =>
+    call<EditResult>("resolve_conflict", { id, choice }),
+  mergeDuplicate: (id: string, keep: string) => call<EditResult>("merge_duplicate", { id, keep }),
+  places: () => call<Place[]>("places"),
+  reportView: (req: ReportRequest) => call<ReportView>("report_view", { req }),
+  exportReport: (req: ReportRequest, format: string) =>
+    call<FileWritten>("export_report", { req, format }),
+  onSyncProgress: (f: (r: SyncReportDto) => void): Promise<UnlistenFn> =>
+    listen<SyncReportDto>("sync-progress", (e) => f(e.payload)),
+};
