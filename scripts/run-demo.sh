@@ -15,22 +15,23 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${SINERGI_NO_APP:-}" != 1 ]; 
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npx vite build)
   cargo build --release --locked -p sinergi-app --features tauri/custom-protocol
 fi
+BIN="${CARGO_TARGET_DIR:-target}/release"
 BIND="${SINERGI_BIND:-127.0.0.1:8080}"
 SERVER_DIR="${SINERGI_SERVER_DIR:-demo-data/server}"
 CLIENT_DIR="${SINERGI_CLIENT_DIR:-demo-data/kader1}"
 mkdir -p "$SERVER_DIR"
-./target/release/sinergi-server --data-dir "$SERVER_DIR" serve --bind "$BIND" --demo &
+"$BIN"/sinergi-server --data-dir "$SERVER_DIR" serve --bind "$BIND" --demo &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT INT TERM
 for _ in $(seq 1 50); do
   curl -fsS "http://$BIND/api/v1/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
-if [ ! -f "$CLIENT_DIR/sinergi.db" ] || ! ./target/release/sinergi --data-dir "$CLIENT_DIR" status --json | grep -q '"enrolled": true'; then
-  echo "sinergi-demo" | ./target/release/sinergi --data-dir "$CLIENT_DIR" enroll \
+if [ ! -f "$CLIENT_DIR/sinergi.db" ] || ! "$BIN"/sinergi --data-dir "$CLIENT_DIR" status --json | grep -q '"enrolled": true'; then
+  echo "sinergi-demo" | "$BIN"/sinergi --data-dir "$CLIENT_DIR" enroll \
     --server "http://$BIND" --user kader1 --password-stdin --device-name "laptop-demo"
 fi
-./target/release/sinergi --data-dir "$CLIENT_DIR" child list
+"$BIN"/sinergi --data-dir "$CLIENT_DIR" child list
 cat <<MSG
 
 Server: http://$BIND  (data in $SERVER_DIR; demo users admin, bidan, koordinator, kader1..kader4,
@@ -44,7 +45,7 @@ Press Ctrl-C to stop the server.
 MSG
 if [ -n "$WITH_APP" ]; then
   echo "Opening the app (kader1, data in $CLIENT_DIR)..."
-  SINERGI_DATA_DIR="$(realpath "$CLIENT_DIR")" ./target/release/sinergi-app &
+  SINERGI_DATA_DIR="$(realpath "$CLIENT_DIR")" "$BIN"/sinergi-app &
   APP=$!
   trap 'kill $APP 2>/dev/null; kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null' EXIT INT TERM
 fi
