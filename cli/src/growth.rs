@@ -14,12 +14,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sinergi_core::growth::assessment::RoundedZScores;
 use sinergi_core::growth::batch::{self, codes, BatchOptions, BatchSummary};
-use sinergi_core::growth::category::hundredths;
-use sinergi_core::growth::zscore::{age_row, round2, uses_height, DAYS_PER_MONTH};
+use sinergi_core::growth::zscore::{age_row, uses_height, DAYS_PER_MONTH};
 use sinergi_core::growth::{
-    bmi_for_age_category, completed_months, is_bgm, length_for_age_category,
-    weight_for_age_category, weight_for_length_category, zscores, Category, GrowthInput, Position,
-    ReferReason, Sex, ZFlags,
+    completed_months, status, Category, GrowthInput, Position, ReferReason, Sex, ZFlags,
 };
 use sinergi_core::{CoreError, Problem};
 
@@ -484,7 +481,7 @@ fn parse_child(a: &AssessArgs) -> Result<Child, CoreError> {
 
 fn assess(a: AssessArgs) -> anyhow::Result<()> {
     let c = parse_child(&a)?;
-    let z = zscores(&GrowthInput {
+    let st = status(&GrowthInput {
         sex: c.sex,
         age_days: c.age_days,
         weight_kg: Some(c.weight_kg),
@@ -494,27 +491,6 @@ fn assess(a: AssessArgs) -> anyhow::Result<()> {
         muac_cm: c.muac_cm,
         oedema: a.oedema,
     });
-    let r = RoundedZScores {
-        waz: z.waz.map(round2),
-        laz: z.laz.map(round2),
-        wlz: z.wlz.map(round2),
-        baz: z.baz.map(round2),
-        hcz: z.hcz.map(round2),
-        acz: z.acz.map(round2),
-    };
-    let below_minus_2 = |z: Option<f64>| z.map(|z| hundredths(z) < -200);
-    let bb_pb = r.wlz.map(weight_for_length_category);
-    let bgm = is_bgm(r.waz);
-    let mut refer_reasons = Vec::new();
-    if bgm {
-        refer_reasons.push(ReferReason::Bgm);
-    }
-    if bb_pb == Some(Category::GiziBuruk) {
-        refer_reasons.push(ReferReason::GiziBuruk);
-    }
-    if a.oedema {
-        refer_reasons.push(ReferReason::Oedema);
-    }
     let age_months = match (c.birth_date, c.date) {
         (Some(b), Some(d)) => completed_months(b, d).unwrap_or(0),
         _ => (c.age_days / DAYS_PER_MONTH).floor() as u32,
@@ -536,20 +512,20 @@ fn assess(a: AssessArgs) -> anyhow::Result<()> {
         head_cm: c.head_cm,
         muac_cm: c.muac_cm,
         oedema: a.oedema,
-        clenhei_cm: z.clenhei_cm.map(round2),
-        bmi: z.bmi.map(round2),
-        z: r,
-        flags: z.flags,
-        bb_u: r.waz.map(weight_for_age_category),
-        pb_u: r.laz.map(length_for_age_category),
-        bb_pb,
-        imt_u: r.baz.map(bmi_for_age_category),
-        stunting: below_minus_2(r.laz),
-        wasting: below_minus_2(r.wlz),
-        underweight: below_minus_2(r.waz),
-        bgm,
-        refer: !refer_reasons.is_empty(),
-        refer_reasons,
+        clenhei_cm: st.clenhei_cm,
+        bmi: st.bmi,
+        z: st.z,
+        flags: st.flags,
+        bb_u: st.bb_u,
+        pb_u: st.pb_u,
+        bb_pb: st.bb_pb,
+        imt_u: st.imt_u,
+        stunting: st.stunting,
+        wasting: st.wasting,
+        underweight: st.underweight,
+        bgm: st.bgm,
+        refer: !st.refer_reasons.is_empty(),
+        refer_reasons: st.refer_reasons,
     };
     if a.json {
         output::json(&out)

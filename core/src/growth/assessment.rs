@@ -113,6 +113,67 @@ pub enum AssessError {
     BeforeBirth,
 }
 
+/// What one measurement says on its own, without the weighing history: rounded z-scores,
+/// flags, categories, stunting / wasting / underweight, BGM and the history-free reasons to refer
+/// (BGM, gizi buruk, oedema). `assess` adds N/T and 2T; `sinergi growth assess` uses it alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub clenhei_cm: Option<f64>,
+    pub bmi: Option<f64>,
+    pub z: RoundedZScores,
+    pub flags: ZFlags,
+    pub bb_u: Option<Category>,
+    pub pb_u: Option<Category>,
+    pub bb_pb: Option<Category>,
+    pub imt_u: Option<Category>,
+    pub stunting: Option<bool>,
+    pub wasting: Option<bool>,
+    pub underweight: Option<bool>,
+    pub bgm: bool,
+    pub refer_reasons: Vec<ReferReason>,
+}
+
+/// The history-free part of an assessment, for one set of measures.
+pub fn status(input: &GrowthInput) -> Status {
+    let z = zscores(input);
+    let r = RoundedZScores {
+        waz: z.waz.map(round2),
+        laz: z.laz.map(round2),
+        wlz: z.wlz.map(round2),
+        baz: z.baz.map(round2),
+        hcz: z.hcz.map(round2),
+        acz: z.acz.map(round2),
+    };
+    let below_minus_2 = |z: Option<f64>| z.map(|z| hundredths(z) < -200);
+    let bgm = is_bgm(r.waz);
+    let bb_pb = r.wlz.map(weight_for_length_category);
+    let mut refer_reasons = Vec::new();
+    if bgm {
+        refer_reasons.push(ReferReason::Bgm);
+    }
+    if bb_pb == Some(Category::GiziBuruk) {
+        refer_reasons.push(ReferReason::GiziBuruk);
+    }
+    if input.oedema {
+        refer_reasons.push(ReferReason::Oedema);
+    }
+    Status {
+        clenhei_cm: z.clenhei_cm.map(round2),
+        bmi: z.bmi.map(round2),
+        z: r,
+        flags: z.flags,
+        bb_u: r.waz.map(weight_for_age_category),
+        pb_u: r.laz.map(length_for_age_category),
+        bb_pb,
+        imt_u: r.baz.map(bmi_for_age_category),
+        stunting: below_minus_2(r.laz),
+        wasting: below_minus_2(r.wlz),
+        underweight: below_minus_2(r.waz),
+        bgm,
+        refer_reasons,
+    }
+}
+
 /// Assesses `m` for a child of `sex` born on `birth`, with the child's earlier weighings
 /// (any order; weighings on or after `m.date` are ignored, and one in `m`'s month is
 /// replaced by `m`).
@@ -124,7 +185,7 @@ pub fn assess(
 ) -> Result<Assessment, AssessError> {
     let age_months = completed_months(birth, m.date).ok_or(AssessError::BeforeBirth)?;
     let age_days = age_in_days(birth, m.date);
-    let z = zscores(&GrowthInput {
+    let st = status(&GrowthInput {
         sex,
         age_days: age_days as f64,
         weight_kg: m.weight_kg,
@@ -134,15 +195,6 @@ pub fn assess(
         muac_cm: m.muac_cm,
         oedema: m.oedema,
     });
-    let r = RoundedZScores {
-        waz: z.waz.map(round2),
-        laz: z.laz.map(round2),
-        wlz: z.wlz.map(round2),
-        baz: z.baz.map(round2),
-        hcz: z.hcz.map(round2),
-        acz: z.acz.map(round2),
-    };
-    let below_minus_2 = |z: Option<f64>| z.map(|z| hundredths(z) < -200);
 
     let (mut trend, mut gain_g, mut kbm_g, mut two_t) = (None, None, None, false);
     if let Some(weight_kg) = m.weight_kg {
@@ -170,20 +222,9 @@ pub fn assess(
                 .all(|(_, tr)| *tr == Some(WeightTrend::T));
     }
 
-    let bgm = is_bgm(r.waz);
-    let bb_pb = r.wlz.map(weight_for_length_category);
-    let mut refer_reasons = Vec::new();
+    let mut refer_reasons = st.refer_reasons;
     if two_t {
-        refer_reasons.push(ReferReason::TwoT);
-    }
-    if bgm {
-        refer_reasons.push(ReferReason::Bgm);
-    }
-    if bb_pb == Some(Category::GiziBuruk) {
-        refer_reasons.push(ReferReason::GiziBuruk);
-    }
-    if m.oedema {
-        refer_reasons.push(ReferReason::Oedema);
+        refer_reasons.insert(0, ReferReason::TwoT);
     }
 
     Ok(Assessment {
@@ -192,22 +233,22 @@ pub fn assess(
         age_days,
         age_months,
         uses_height: uses_height(age_days as f64),
-        clenhei_cm: z.clenhei_cm.map(round2),
-        bmi: z.bmi.map(round2),
-        z: r,
-        flags: z.flags,
-        bb_u: r.waz.map(weight_for_age_category),
-        pb_u: r.laz.map(length_for_age_category),
-        bb_pb,
-        imt_u: r.baz.map(bmi_for_age_category),
-        stunting: below_minus_2(r.laz),
-        wasting: below_minus_2(r.wlz),
-        underweight: below_minus_2(r.waz),
+        clenhei_cm: st.clenhei_cm,
+        bmi: st.bmi,
+        z: st.z,
+        flags: st.flags,
+        bb_u: st.bb_u,
+        pb_u: st.pb_u,
+        bb_pb: st.bb_pb,
+        imt_u: st.imt_u,
+        stunting: st.stunting,
+        wasting: st.wasting,
+        underweight: st.underweight,
         trend,
         gain_g,
         kbm_g,
         two_t,
-        bgm,
+        bgm: st.bgm,
         refer: !refer_reasons.is_empty(),
         refer_reasons,
     })

@@ -20,7 +20,9 @@ pub mod schedule;
 pub mod tables;
 pub mod zscore;
 
-pub use assessment::{assess, AssessError, Assessment, Measurement, ReferReason, RoundedZScores};
+pub use assessment::{
+    assess, status, AssessError, Assessment, Measurement, ReferReason, RoundedZScores, Status,
+};
 pub use category::{
     bmi_for_age_category, length_for_age_category, weight_for_age_category,
     weight_for_length_category, Category, GrowthIndex,
