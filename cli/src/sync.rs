@@ -47,6 +47,8 @@ pub enum BundleCmd {
     },
     /// Apply the reply file the puskesmas sent back.
     Import { file: PathBuf },
+    /// First run without a link: open the enrollment file the puskesmas made for this device.
+    Open { file: PathBuf },
 }
 
 /// A progress bar on stderr, shown only for syncs that take more than one exchange.
@@ -197,6 +199,16 @@ pub fn bundle(store: &mut LocalStore, cmd: BundleCmd) -> anyhow::Result<()> {
         }
         BundleCmd::Import { file } => {
             let r = core_sync::import_reply(store, &file)?;
+            print_report(&r);
+        }
+        BundleCmd::Open { file } => {
+            let (e, r) = core_sync::open_bundle(store, &file)?;
+            println!(
+                "Perangkat dibuka sebagai {} ({:?}) dari {}",
+                e.user,
+                e.role,
+                file.display()
+            );
             print_report(&r);
         }
     }

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod growth;
 pub mod hlc;
+pub mod maternal;
 pub mod merge;
 pub mod model;
 pub mod protocol;

@@ -163,6 +163,15 @@ pub enum Bundle {
         device_id: Uuid,
         response: SyncResponse,
     },
+    /// A new device made at the puskesmas for a user, with everything in its scope: opening it
+    /// on a device that never had a link enrolls it (later exchanges go by file or by HTTP).
+    Enrollment {
+        /// Where the device may sync over HTTP later, when the puskesmas knows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        server_url: Option<String>,
+        enrollment: EnrollResponse,
+        response: SyncResponse,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -206,6 +206,19 @@ enum BundleCmd {
         #[arg(long)]
         reply: PathBuf,
     },
+    /// Make a new device for a user and write everything in its scope to a file: the device
+    /// opens it on its first run instead of enrolling over a link.
+    Enroll {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        device_name: String,
+        /// The address the device may later sync with over HTTP, if any.
+        #[arg(long)]
+        server_url: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn open(dir: &Path, database: Option<&str>) -> anyhow::Result<Service> {
@@ -459,6 +472,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     response.conflicts,
                     response.changes.len(),
                     reply.display()
+                );
+            }
+        }
+        Cmd::Bundle {
+            cmd:
+                BundleCmd::Enroll {
+                    user,
+                    device_name,
+                    server_url,
+                    out,
+                },
+        } => {
+            let bundle = svc
+                .enroll_bundle(&user, &device_name, server_url)
+                .map_err(explain)?;
+            sinergi_core::sync::write_atomically(&out, &sinergi_core::protocol::encode(&bundle))?;
+            if let sinergi_core::protocol::Bundle::Enrollment {
+                enrollment,
+                response,
+                ..
+            } = &bundle
+            {
+                println!(
+                    "Perangkat {} untuk {} dibuat, {} data. Berkas pendaftaran: {}",
+                    enrollment.device_id,
+                    enrollment.user,
+                    response.changes.len(),
+                    out.display()
                 );
             }
         }

@@ -57,7 +57,12 @@ impl Service {
                 "Wrong user name or password",
             ));
         };
-        let name = req.device_name.trim();
+        self.issue_device(user, &req.device_name)
+    }
+
+    /// A new device for `user` with its token: the end of every enrollment (HTTP or file).
+    fn issue_device(&self, user: User, device_name: &str) -> Result<EnrollResponse> {
+        let name = device_name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(bad(
                 422,
@@ -188,6 +193,41 @@ impl Service {
         let response = self.sync(&auth::token_hash(&token), &request)?;
         Ok(Bundle::Reply {
             device_id: request.device_id,
+            response,
+        })
+    }
+
+    /// Enrollment by file, for a device that never gets a link: a new device for `user` (the
+    /// puskesmas admin runs this at the server, so no password is asked) and every record in
+    /// its scope, exactly what its first HTTP sync would have pulled.
+    pub fn enroll_bundle(
+        &self,
+        user_name: &str,
+        device_name: &str,
+        server_url: Option<String>,
+    ) -> Result<Bundle> {
+        let Some(user) = self.store.user_by_name(user_name.trim())? else {
+            return Err(bad(
+                404,
+                "unknown_user",
+                "Pengguna tidak ditemukan",
+                "No such user",
+            ));
+        };
+        let enrollment = self.issue_device(user, device_name)?;
+        let request = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: enrollment.device_id,
+            device_clock_ms: self.now(),
+            cursor: 0,
+            edits: Vec::new(),
+            page_limit: sinergi_core::protocol::MAX_PAGE,
+            bundle: true,
+        };
+        let response = self.sync(&auth::token_hash(&enrollment.token), &request)?;
+        Ok(Bundle::Enrollment {
+            server_url,
+            enrollment,
             response,
         })
     }

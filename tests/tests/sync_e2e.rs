@@ -504,6 +504,74 @@ fn a_full_round_trip_through_bundle_files() {
 }
 
 #[test]
+fn a_device_that_never_had_a_link_opens_an_enrollment_file() {
+    let p = Puskesmas::new();
+    let server = p.start();
+    let a = Client::new();
+    a.enroll(&server.url, "kader_a");
+    let id = a.add_child(&p.posyandu_a, "Anak Di Berkas");
+    a.sync();
+    drop(server);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kader_a.sinergi");
+    p.admin_ok(&[
+        "bundle",
+        "enroll",
+        "--user",
+        "kader_a",
+        "--device-name",
+        "hp-tanpa-sinyal",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let fresh = Client::new();
+    let out = fresh.ok(&["bundle", "open", file.to_str().unwrap()]);
+    assert!(out.contains("kader_a"), "{out}");
+    assert_eq!(fresh.child(&id)["name"], "Anak Di Berkas");
+    // Opening twice (or on an enrolled device) is refused and changes nothing.
+    let again = fresh.run(&["bundle", "open", file.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already_enrolled"));
+    // No server was named: HTTP sync says so; files still work both ways.
+    let no_link = fresh.run(&["sync"]);
+    assert_eq!(no_link.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_link.stderr).contains("no_server_url"));
+    let new_child = fresh.add_child(&p.posyandu_a, "Dari Dusun Jauh");
+    let (req, reply) = (
+        dir.path().join("req.sinergi"),
+        dir.path().join("rep.sinergi"),
+    );
+    fresh.ok(&["bundle", "export", "--out", req.to_str().unwrap()]);
+    p.admin_ok(&[
+        "bundle",
+        "import",
+        req.to_str().unwrap(),
+        "--reply",
+        reply.to_str().unwrap(),
+    ]);
+    fresh.ok(&["bundle", "import", reply.to_str().unwrap()]);
+    assert_eq!(fresh.status()["pending_edits"], 0);
+    assert!(find(&p.records("child"), &new_child).is_some());
+    // A reply file is not an enrollment file; an unknown user gets no device.
+    let other = Client::new();
+    let wrong = other.run(&["bundle", "open", reply.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong_bundle_type"));
+    assert_eq!(other.run(&["status", "--json"]).status.code(), Some(0));
+    let nobody = p.admin(&[
+        "bundle",
+        "enroll",
+        "--user",
+        "tidak_ada",
+        "--device-name",
+        "x",
+        "--out",
+        dir.path().join("x.sinergi").to_str().unwrap(),
+    ]);
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("unknown_user"));
+}
+
+#[test]
 fn duplicate_children_are_flagged_and_merged_and_measurements_follow() {
     let p = Puskesmas::new();
     let server = p.start();

@@ -66,6 +66,13 @@ impl LocalStore {
         set(&self.conn, "enrollment", &serde_json::to_string(e)?)
     }
 
+    /// Forget a half-made enrollment (only while nothing else was stored with it).
+    pub(crate) fn clear_enrollment(&self) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = 'enrollment'", [])?;
+        Ok(())
+    }
+
     pub fn sync_state(&self) -> Result<SyncState> {
         let c = &self.conn;
         Ok(SyncState {

@@ -12,6 +12,15 @@ pub struct HttpTransport {
 
 impl HttpTransport {
     pub fn new(base: &str) -> Result<Self> {
+        if base.trim().is_empty() {
+            // A device opened from an enrollment file that named no server.
+            return Err(CoreError::invalid(Problem::new(
+                "no_server_url",
+                None,
+                "Perangkat ini tidak punya alamat server: sinkronkan dengan berkas bundel".into(),
+                "This device has no server address: sync with bundle files".into(),
+            )));
+        }
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(20))
             .timeout(Duration::from_secs(300))

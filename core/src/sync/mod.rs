@@ -179,6 +179,76 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
     })
 }
 
+/// First run without a link: open an enrollment file the puskesmas made for this device
+/// (`sinergi-server bundle enroll`). The device becomes enrolled with everything in its scope;
+/// it syncs later by bundle files, or over HTTP when the file names a server.
+pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, SyncReport)> {
+    if let Some(e) = store.enrollment()? {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "already_enrolled",
+            None,
+            format!(
+                "Perangkat sudah terdaftar sebagai {} ({})",
+                e.user, e.device_id
+            ),
+            format!("Device already enrolled as {} ({})", e.user, e.device_id),
+        )));
+    }
+    let bytes = std::fs::read(file).map_err(|e| {
+        CoreError::invalid(crate::Problem::new(
+            "file_unreadable",
+            Some("file"),
+            format!("Berkas {} tidak bisa dibaca: {e}", file.display()),
+            format!("Cannot read {}: {e}", file.display()),
+        ))
+    })?;
+    let bundle: Bundle = crate::protocol::decode(&bytes, true).map_err(CoreError::invalid)?;
+    let Bundle::Enrollment {
+        server_url,
+        enrollment: r,
+        response,
+    } = bundle
+    else {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "wrong_bundle_type",
+            None,
+            "Berkas ini bukan berkas pendaftaran perangkat".into(),
+            "This file is not a device enrollment file".into(),
+        )));
+    };
+    let e = Enrollment {
+        server_url: server_url
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string(),
+        device_id: r.device_id,
+        token: r.token,
+        role: r.role,
+        user: r.user,
+        puskesmas_id: r.puskesmas_id,
+        posyandu_id: r.posyandu_id,
+    };
+    store.set_enrollment(&e)?;
+    match store.apply_response(&response) {
+        Ok(applied) => Ok((
+            e,
+            SyncReport {
+                pulled: applied.pulled,
+                cursor: response.cursor,
+                complete: !response.more,
+                clock_offset_ms: response.clock_offset_ms,
+                clock_warning: response.clock_warning,
+                ..SyncReport::default()
+            },
+        )),
+        Err(err) => {
+            // Nothing half-done: the device stays unenrolled and can try again.
+            store.clear_enrollment()?;
+            Err(err)
+        }
+    }
+}
+
 /// Write to a temporary file then rename, so a crash never leaves half a bundle.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("part");
