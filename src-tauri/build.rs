@@ -3,6 +3,9 @@
 const COMMANDS: &[&str] = &[
     "app_info",
     "enroll",
+    "open_bundle",
+    "pregnancy_register",
+    "pregnancy_page",
     "list_records",
     "get_record",
     "children_of",

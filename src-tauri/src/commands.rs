@@ -126,6 +126,39 @@ pub async fn enroll(
     .await
 }
 
+/// First run without a link: open the enrollment file the puskesmas made for this device.
+#[tauri::command]
+pub async fn open_bundle(state: State<'_, AppState>, path: String) -> AppResult<SyncReportDto> {
+    let path = PathBuf::from(path.trim());
+    with_store(&state, move |s| {
+        let (_, report) = core_sync::open_bundle(s, &path)?;
+        Ok(SyncReportDto::from(&report))
+    })
+    .await
+}
+
+/// Every pregnancy on the device, the running ones first.
+#[tauri::command]
+pub async fn pregnancy_register(state: State<'_, AppState>) -> AppResult<Vec<PregnancyDto>> {
+    with_store(&state, |s| {
+        Ok(s.pregnancy_register()?
+            .iter()
+            .map(PregnancyDto::from)
+            .collect())
+    })
+    .await
+}
+
+/// One pregnancy with its visits.
+#[tauri::command]
+pub async fn pregnancy_page(state: State<'_, AppState>, id: String) -> AppResult<PregnancyPageDto> {
+    let id = parse_id(&id, "pregnancy")?;
+    with_store(&state, move |s| {
+        Ok(PregnancyPageDto::from(&s.pregnancy_page(id)?))
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn list_records(state: State<'_, AppState>, kind: String) -> AppResult<Vec<RecordDto>> {
     let kind = parse_kind(&kind)?;

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sinergi_core::growth::{Assessment, Category, DueItem};
+use sinergi_core::maternal::{PregnancyEntry, PregnancyPage, VisitView};
 use sinergi_core::model::{Fields, Warning};
 use sinergi_core::report::{Skdn, SkdnRow};
 use sinergi_core::store::{EditOutcome, Enrollment, Record, RefusedEdit, SyncState};
@@ -470,6 +471,125 @@ pub struct Place {
     pub name: String,
 }
 
+/// The next Td dose and the first day it may be given (YYYY-MM-DD, when known).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct NextTdDto {
+    pub dose: String,
+    pub due_from: Option<String>,
+}
+
+/// One antenatal visit, judged (KEK from LiLA, anaemia from Hb).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct VisitDto {
+    pub id: String,
+    pub date: String,
+    pub weight_kg: Option<f64>,
+    pub muac_cm: Option<f64>,
+    pub hb_g_dl: Option<f64>,
+    pub td_given: Option<String>,
+    pub iron_tablets: Option<i64>,
+    pub contact: Option<String>,
+    pub kek: Option<bool>,
+    pub anaemia: Option<bool>,
+    pub pending: u32,
+}
+
+impl From<&VisitView> for VisitDto {
+    fn from(v: &VisitView) -> Self {
+        VisitDto {
+            id: v.id.to_string(),
+            date: v.date.to_string(),
+            weight_kg: v.weight_kg,
+            muac_cm: v.muac_cm,
+            hb_g_dl: v.hb_g_dl,
+            td_given: v.td_given.clone(),
+            iron_tablets: v.iron_tablets,
+            contact: v.contact.clone(),
+            kek: v.kek,
+            anaemia: v.anaemia,
+            pending: v.pending,
+        }
+    }
+}
+
+/// One pregnancy of the register (sinergi_core::maternal::PregnancyEntry).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PregnancyDto {
+    pub pregnancy_id: String,
+    pub woman_id: String,
+    pub woman_name: String,
+    pub nik: Option<String>,
+    pub posyandu_id: Option<String>,
+    pub hpht: Option<String>,
+    pub due_date: Option<String>,
+    pub weeks: Option<u32>,
+    pub trimester: Option<u8>,
+    pub gravida: Option<i64>,
+    pub para: Option<i64>,
+    pub td_status: Option<String>,
+    pub next_td: Option<NextTdDto>,
+    pub visits: u32,
+    pub last_visit: Option<String>,
+    pub last_contact: Option<String>,
+    pub lila_cm: Option<f64>,
+    pub kek: Option<bool>,
+    pub hb_g_dl: Option<f64>,
+    pub anaemia: Option<bool>,
+    pub outcome: Option<String>,
+    pub active: bool,
+    pub pending: u32,
+}
+
+impl From<&PregnancyEntry> for PregnancyDto {
+    fn from(e: &PregnancyEntry) -> Self {
+        let d = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
+        PregnancyDto {
+            pregnancy_id: e.pregnancy_id.to_string(),
+            woman_id: e.woman_id.to_string(),
+            woman_name: e.woman_name.clone(),
+            nik: e.nik.clone(),
+            posyandu_id: e.posyandu_id.map(|p| p.to_string()),
+            hpht: d(e.hpht),
+            due_date: d(e.due_date),
+            weeks: e.weeks,
+            trimester: e.trimester,
+            gravida: e.gravida,
+            para: e.para,
+            td_status: e.td_status.clone(),
+            next_td: e.next_td.as_ref().map(|n| NextTdDto {
+                dose: n.dose.clone(),
+                due_from: d(n.due_from),
+            }),
+            visits: e.visits,
+            last_visit: d(e.last_visit),
+            last_contact: e.last_contact.clone(),
+            lila_cm: e.lila_cm,
+            kek: e.kek,
+            hb_g_dl: e.hb_g_dl,
+            anaemia: e.anaemia,
+            outcome: e.outcome.clone(),
+            active: e.active,
+            pending: e.pending,
+        }
+    }
+}
+
+/// A pregnancy with every visit, oldest first.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PregnancyPageDto {
+    pub entry: PregnancyDto,
+    pub visits: Vec<VisitDto>,
+}
+
+impl From<&PregnancyPage> for PregnancyPageDto {
+    fn from(p: &PregnancyPage) -> Self {
+        PregnancyPageDto {
+            entry: PregnancyDto::from(&p.entry),
+            visits: p.visits.iter().map(VisitDto::from).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +626,10 @@ mod tests {
             ReportView::decl(&cfg),
             FileWritten::decl(&cfg),
             Place::decl(&cfg),
+            NextTdDto::decl(&cfg),
+            VisitDto::decl(&cfg),
+            PregnancyDto::decl(&cfg),
+            PregnancyPageDto::decl(&cfg),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/{dto,error}.rs by ts-rs. Do not edit.\n\

@@ -55,6 +55,9 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::enroll,
+            commands::open_bundle,
+            commands::pregnancy_register,
+            commands::pregnancy_page,
             commands::list_records,
             commands::get_record,
             commands::children_of,

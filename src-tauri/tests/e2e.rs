@@ -107,6 +107,22 @@ impl Server {
             stop(&mut c);
         }
     }
+    /// A `sinergi-server` admin command on this server's data folder.
+    fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(tool("sinergi-server"))
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sinergi-server {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     fn records(&self, kind: &str) -> Vec<Value> {
         let out = Command::new(tool("sinergi-server"))
             .arg("--data-dir")
@@ -285,6 +301,12 @@ impl App {
     }
 }
 
+/// A field of a record as `records list --json` prints it.
+fn field<'a>(r: &'a Value, name: &str) -> Option<&'a Value> {
+    r.get(name)
+        .or_else(|| r.get("fields").and_then(|f| f.get(name)))
+}
+
 /// A date as a kader types it: day first.
 fn dmy(d: chrono::NaiveDate) -> String {
     d.format("%d-%m-%Y").to_string()
@@ -421,6 +443,87 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         .collect();
     assert!(files.iter().any(|f| f.ends_with(".xlsx")), "{files:?}");
     assert!(files.iter().any(|f| f.ends_with(".csv")), "{files:?}");
+
+    // --- Pregnancy register: a woman four months pregnant, a visit with low LiLA and Hb.
+    app.click("nav-pregnancies").await;
+    app.click("register-woman").await;
+    app.fill("woman-name", "Siti Hamil Uji").await;
+    app.fill("woman-nik", "3201015505950001").await;
+    app.fill("pregnancy-hpht", &dmy(today - chrono::Months::new(4)))
+        .await;
+    app.fill("pregnancy-gravida", "2").await;
+    app.shoot("12-register-woman").await;
+    app.click("woman-save").await;
+    app.el("pregnancy-title").await;
+    let weeks = app.text("pregnancy-weeks").await;
+    assert!(weeks.contains("minggu"), "gestational age shown: {weeks}");
+    app.fill("visit-lila", "22,5").await;
+    app.fill("visit-hb", "10,2").await;
+    app.fill("visit-weight", "55").await;
+    app.click("visit-save").await;
+    app.wait_text("pregnancy-flash", "").await;
+    let kek = app.el("kek").await.attr("data-kek").await.unwrap();
+    assert_eq!(kek.as_deref(), Some("true"), "LiLA 22.5 cm is KEK");
+    let anaemia = app.el("anaemia").await.attr("data-anaemia").await.unwrap();
+    assert_eq!(anaemia.as_deref(), Some("true"), "Hb 10.2 is anaemia");
+    app.shoot("13-pregnancy").await;
+    app.click("refer-kek").await;
+    app.wait_text("pregnancy-flash", "").await;
+    app.click("nav-pregnancies").await;
+    app.el("flag-kek").await;
+    app.shoot("14-pregnancies").await;
+
+    // --- A referral for the child, made by the kader.
+    app.click("nav-day").await;
+    app.fill("day-search", "Putri Lestari").await;
+    app.click("child-row").await;
+    app.click("refer").await;
+    app.el("refer-reason")
+        .await
+        .select_by_value("bgm")
+        .await
+        .unwrap();
+    app.click("refer-save").await;
+    let state = app.el("referral").await.attr("data-status").await.unwrap();
+    assert_eq!(state.as_deref(), Some("menunggu"));
+
+    // --- The same edits travel by file: export, the puskesmas answers, import the reply.
+    app.click("nav-sync").await;
+    let pending: u64 = app.text("sync-pending").await.trim().parse().unwrap();
+    assert!(
+        pending >= 4,
+        "woman, pregnancy, visit, referrals wait: {pending}"
+    );
+    app.click("bundle-export").await;
+    let written = app.wait_text("sync-result", ".sinergi").await;
+    let request = std::fs::read_dir(&exports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".sinergi"))
+        .unwrap_or_else(|| panic!("no bundle file in {}: {written}", exports.display()));
+    let reply = exports.join("balasan.sinergi");
+    server.admin(&[
+        "bundle",
+        "import",
+        request.to_str().unwrap(),
+        "--reply",
+        reply.to_str().unwrap(),
+    ]);
+    app.fill("bundle-path", reply.to_str().unwrap()).await;
+    app.click("bundle-import").await;
+    app.wait_text("sync-pending", "0").await;
+    app.shoot("15-sync-bundle").await;
+    let women = server.records("woman");
+    assert!(
+        women
+            .iter()
+            .any(|w| field(w, "name").and_then(Value::as_str) == Some("Siti Hamil Uji")),
+        "the woman reached the server by file"
+    );
+    let visits = server.records("pregnancy_visit");
+    assert!(visits
+        .iter()
+        .any(|v| field(v, "muac_cm").and_then(Value::as_f64) == Some(22.5)));
     app.quit().await;
 
     // --- A conflict made by two other devices, resolved in the bidan's app.
@@ -451,6 +554,32 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         .as_str()
         .unwrap()
         .to_string();
+    let posyandu = list
+        .iter()
+        .find(|c| c["name"] == "Putri Lestari Uji")
+        .and_then(|c| c["posyandu_id"].as_str())
+        .expect("posyandu of the child")
+        .to_string();
+    for (dir, name) in [(&a, "Dimas Kembar"), (&b, "Dimas Kembar Putra")] {
+        cli(
+            dir,
+            &[
+                "child",
+                "add",
+                "--posyandu",
+                &posyandu,
+                "--name",
+                name,
+                "--sex",
+                "L",
+                "--birth-date",
+                &(today - chrono::Months::new(14)).to_string(),
+                "--nik",
+                "3201011408240009",
+            ],
+            None,
+        );
+    }
     cli(&a, &["child", "set", &child, "dusun=Krajan"], None);
     cli(&b, &["child", "set", &child, "dusun=Kulon"], None);
     cli(&a, &["sync"], None);
@@ -469,9 +598,130 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
     let losing = app.text("conflict-losing").await;
     app.click("choose-losing").await;
     app.el("bidan-flash").await;
+    // The duplicate children: keep the first, the other merges into it.
+    let dup = app.el("duplicate").await;
+    let kept_name = app
+        .el("keep-0")
+        .await
+        .attr("data-name")
+        .await
+        .unwrap()
+        .unwrap();
+    app.shoot_at("16-bidan-duplicate", Some("duplicate")).await;
+    drop(dup);
+    app.click("keep-0").await;
+    app.wait_text("bidan-flash", "").await;
+    // The child's referral, answered.
+    let card = app
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(
+            "[data-testid=\"referral-to-answer\"][data-name=\"Putri Lestari Uji\"]",
+        ))
+        .await
+        .expect("the child's referral to answer");
+    card.find(Locator::Css("[data-testid=\"answer-diagnosis\"]"))
+        .await
+        .unwrap()
+        .send_keys("Gizi kurang")
+        .await
+        .unwrap();
+    card.find(Locator::Css("[data-testid=\"answer-advice\"]"))
+        .await
+        .unwrap()
+        .send_keys("PMT 90 hari, timbang ulang bulan depan")
+        .await
+        .unwrap();
+    app.shoot_at("17-bidan-referral", Some("referral-to-answer"))
+        .await;
+    card.find(Locator::Css("[data-testid=\"answer-send\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.wait_text("bidan-flash", "").await;
     app.click("nav-sync").await;
     app.click("sync-now").await;
     app.wait_text("sync-pending", "0").await;
+    app.quit().await;
+
+    let dups = server.records("duplicate");
+    assert!(
+        dups.iter()
+            .any(|d| field(d, "status").and_then(Value::as_str) == Some("digabung")),
+        "the merge reached the server: {dups:?}"
+    );
+    let merged = server
+        .records("child")
+        .into_iter()
+        .filter(|c| {
+            field(c, "name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with("Dimas Kembar"))
+        })
+        .filter(|c| field(c, "merged_into").is_some_and(|m| !m.is_null()))
+        .count();
+    assert_eq!(merged, 1, "one of the two children merged into {kept_name}");
+
+    // --- The kader's app again: the puskesmas's answer is on the child's page.
+    let app = App::start(&kader_dir, &exports).await;
+    app.click("nav-sync").await;
+    app.click("sync-now").await;
+    app.wait_text("sync-pending", "0").await;
+    app.click("nav-day").await;
+    app.fill("day-search", "Putri Lestari").await;
+    app.click("child-row").await;
+    let answered = app
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(
+            "[data-testid=\"referral\"][data-status=\"dijawab\"]",
+        ))
+        .await
+        .expect("the answered referral on the kader's device");
+    let text = answered.text().await.unwrap();
+    assert!(text.contains("PMT 90 hari"), "the answer is shown: {text}");
+    app.shoot_at("18-child-referral-answered", Some("referral"))
+        .await;
+    app.quit().await;
+
+    // --- A device that never had a link: first run from an enrollment file.
+    let file = exports.join("pendaftaran-kader2.sinergi");
+    server.admin(&[
+        "bundle",
+        "enroll",
+        "--user",
+        "kader2",
+        "--device-name",
+        "hp-tanpa-sinyal",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let app = App::start(&tmp.path().join("offline-app"), &exports).await;
+    app.fill("open-bundle-path", "/tidak/ada.sinergi").await;
+    app.click("open-bundle-submit").await;
+    app.el("open-bundle-error").await;
+    app.shoot_at("19-enroll-bundle-error", Some("open-bundle-path"))
+        .await;
+    app.fill("open-bundle-path", file.to_str().unwrap()).await;
+    app.click("open-bundle-submit").await;
+    app.el("day-search").await;
+    let who = app.text("who").await;
+    assert!(who.contains("kader2"), "{who}");
+    let count: u32 = app
+        .el("child-list")
+        .await
+        .attr("data-count")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(count > 0, "kader2's children came in the file");
+    app.shoot("20-day-from-bundle").await;
     app.quit().await;
 
     let on_server = server

@@ -11,6 +11,8 @@ import type {
   GrowthCurves,
   MeasureResult,
   Place,
+  PregnancyDto,
+  PregnancyPageDto,
   RecordDto,
   ReportRequest,
   ReportView,
@@ -39,6 +41,9 @@ export const api = {
   appInfo: () => call<AppInfo>("app_info"),
   enroll: (serverUrl: string, user: string, password: string, deviceName: string) =>
     call<SyncReportDto>("enroll", { serverUrl, user, password, deviceName }),
+  openBundle: (path: string) => call<SyncReportDto>("open_bundle", { path }),
+  pregnancyRegister: () => call<PregnancyDto[]>("pregnancy_register"),
+  pregnancyPage: (id: string) => call<PregnancyPageDto>("pregnancy_page", { id }),
   listRecords: (kind: string) => call<RecordDto[]>("list_records", { kind }),
   getRecord: (id: string) => call<RecordDto>("get_record", { id }),
   childrenOf: (parent: string, kind: string) => call<RecordDto[]>("children_of", { parent, kind }),

@@ -11,12 +11,14 @@ import {
   formatZ,
   missing,
   normalize,
+  pregnancyFlags,
   search,
+  searchPregnancies,
   severity,
 } from "./logic";
 import id from "./locales/id.json";
 import en from "./locales/en.json";
-import type { AppError, DayChild } from "./generated/types";
+import type { AppError, DayChild, PregnancyDto } from "./generated/types";
 
 function child(name: string, extra: Partial<DayChild> = {}): DayChild {
   return {
@@ -185,5 +187,31 @@ describe("typed dates", () => {
     expect(parseDateInput("31-02-2026")).toBeNull();
     expect(parseDateInput("kemarin")).toBeNull();
     expect(dateInputText("2026-10-25")).toBe("25-10-2026");
+  });
+});
+
+function pregnancy(name: string, extra: Partial<PregnancyDto> = {}): PregnancyDto {
+  return {
+    pregnancy_id: name, woman_id: name, woman_name: name, nik: null, posyandu_id: null, hpht: "2025-02-01",
+    due_date: "2025-11-08", weeks: 17, trimester: 2, gravida: null, para: null, td_status: "T2",
+    next_td: { dose: "T3", due_from: "2025-09-15" }, visits: 2, last_visit: "2025-05-10", last_contact: "K2",
+    lila_cm: 24, kek: false, hb_g_dl: 11.5, anaemia: false, outcome: null, active: true, pending: 0,
+    ...extra,
+  };
+}
+
+describe("pregnancy register", () => {
+  it("finds a woman by name words or NIK", () => {
+    const list = [pregnancy("Siti Aminah", { nik: "3201010101900001" }), pregnancy("Ratna Dewi")];
+    expect(searchPregnancies(list, "aminah").map((p) => p.woman_name)).toEqual(["Siti Aminah"]);
+    expect(searchPregnancies(list, "32010101").map((p) => p.woman_name)).toEqual(["Siti Aminah"]);
+    expect(searchPregnancies(list, "")).toHaveLength(2);
+  });
+  it("flags KEK, anaemia, a due Td dose and a missing first visit, and nothing once ended", () => {
+    expect(pregnancyFlags(pregnancy("a"), "2025-06-01")).toEqual([]);
+    expect(pregnancyFlags(pregnancy("a"), "2025-09-15")).toEqual(["td_due"]);
+    expect(pregnancyFlags(pregnancy("b", { kek: true, anaemia: true, visits: 0, next_td: { dose: "T1", due_from: null } }), "2025-06-01"))
+      .toEqual(["kek", "anaemia", "td_due", "no_visit"]);
+    expect(pregnancyFlags(pregnancy("c", { kek: true, active: false }), "2025-06-01")).toEqual([]);
   });
 });

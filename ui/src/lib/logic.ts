@@ -1,5 +1,5 @@
 // UI logic without Svelte or Tauri, so vitest can cover it: search, formatting, errors.
-import type { AppError, DayChild } from "./generated/types";
+import type { AppError, DayChild, PregnancyDto } from "./generated/types";
 
 /** Lower case, no accents, single spaces: "Siti  Ámínah" -> "siti aminah". */
 export function normalize(s: string): string {
@@ -180,4 +180,25 @@ export function parseDateInput(s: string): string | null {
 export function dateInputText(iso: string): string {
   const r = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
   return r ? `${r[3]}-${r[2]}-${r[1]}` : iso;
+}
+
+/** Pregnancies whose woman's name or NIK contain every word of the query. */
+export function searchPregnancies(list: PregnancyDto[], query: string): PregnancyDto[] {
+  const words = normalize(query).split(" ").filter(Boolean);
+  if (words.length === 0) return list;
+  return list.filter((p) => {
+    const key = normalize(`${p.woman_name} | ${p.nik ?? ""}`);
+    return words.every((w) => key.includes(w));
+  });
+}
+
+/** What a kader must act on for a pregnancy, most urgent first (keys under `pregnancy.flag_`). */
+export function pregnancyFlags(p: PregnancyDto, today: string): string[] {
+  const out: string[] = [];
+  if (!p.active) return out;
+  if (p.kek) out.push("kek");
+  if (p.anaemia) out.push("anaemia");
+  if (p.next_td && (p.next_td.due_from === null || p.next_td.due_from <= today)) out.push("td_due");
+  if (p.visits === 0) out.push("no_visit");
+  return out;
 }

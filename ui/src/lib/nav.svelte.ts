@@ -6,7 +6,10 @@ export type Screen =
   | { name: "measure"; id: string }
   | { name: "sync" }
   | { name: "bidan" }
-  | { name: "reports" };
+  | { name: "reports" }
+  | { name: "pregnancies" }
+  | { name: "register_woman" }
+  | { name: "pregnancy"; id: string };
 
 export const nav = $state<{ screen: Screen; flash: string | null }>({ screen: { name: "day" }, flash: null });
 

@@ -117,3 +117,11 @@ export type Place = { id: string,
  */
 level: string, name: string, };
 
+export type NextTdDto = { dose: string, due_from: string | null, };
+
+export type VisitDto = { id: string, date: string, weight_kg: number | null, muac_cm: number | null, hb_g_dl: number | null, td_given: string | null, iron_tablets: number | null, contact: string | null, kek: boolean | null, anaemia: boolean | null, pending: number, };
+
+export type PregnancyDto = { pregnancy_id: string, woman_id: string, woman_name: string, nik: string | null, posyandu_id: string | null, hpht: string | null, due_date: string | null, weeks: number | null, trimester: number | null, gravida: number | null, para: number | null, td_status: string | null, next_td: NextTdDto | null, visits: number, last_visit: string | null, last_contact: string | null, lila_cm: number | null, kek: boolean | null, hb_g_dl: number | null, anaemia: boolean | null, outcome: string | null, active: boolean, pending: number, };
+
+export type PregnancyPageDto = { entry: PregnancyDto, visits: Array<VisitDto>, };
+
