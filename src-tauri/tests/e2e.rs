@@ -709,8 +709,12 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
     app.fill("open-bundle-path", file.to_str().unwrap()).await;
     app.click("open-bundle-submit").await;
     app.el("day-search").await;
-    let who = app.text("who").await;
-    assert!(who.contains("kader2"), "{who}");
+    app.shoot("20-day-from-bundle").await;
+    let who = app.el("who").await.prop("textContent").await.unwrap();
+    assert!(
+        who.as_deref().unwrap_or_default().contains("kader2"),
+        "header: {who:?}"
+    );
     let count: u32 = app
         .el("child-list")
         .await
@@ -721,7 +725,6 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         .parse()
         .unwrap();
     assert!(count > 0, "kader2's children came in the file");
-    app.shoot("20-day-from-bundle").await;
     app.quit().await;
 
     let on_server = server
