@@ -73,7 +73,7 @@ echo "$PW" | cli --data-dir "$W/k2" enroll --server "$URL" --user kader2 --passw
 
 # The posyandu month on kader2's phone, offline: 4 edits per child.
 TODAY="$(date +%F)"
-ids="$("$T/sinergi" --data-dir "$W/k2" child list --json | grep -o '"id":"[^"]*"' | cut -d'"' -f4)"
+ids="$("$T/sinergi" --data-dir "$W/k2" child list --json | grep -o '"id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/')"
 k=0
 for id in $ids; do
   k=$((k + 1))
@@ -83,7 +83,7 @@ for id in $ids; do
   "$T/sinergi" --data-dir "$W/k2" record add immunization "child_id=$id" vaccine=MR1 "date=$TODAY" >/dev/null
   "$T/sinergi" --data-dir "$W/k2" child set "$id" has_kms=true >/dev/null
 done
-PENDING="$("$T/sinergi" --data-dir "$W/k2" status --json | grep -o '"pending_edits":[0-9]*' | cut -d: -f2)"
+PENDING="$("$T/sinergi" --data-dir "$W/k2" status --json | grep -o '"pending_edits": *[0-9]*' | tr -dc '0-9')"
 
 # Shape the link.
 HALF=$((RTT_MS / 2))
@@ -105,7 +105,7 @@ tx="$(($(bytes tx_bytes) - tx0))" rx="$(($(bytes rx_bytes) - rx0))"
 txp="$(($(bytes tx_packets) - txp0))" rxp="$(($(bytes rx_packets) - rxp0))"
 drops="$(ip netns exec "$M" "$IPT" -L FORWARD -v -x -n | awk '/DROP/ {print $1}')"
 ms=$(((t1 - t0) / 1000000))
-field() { grep -o "\"$1\":[a-z0-9]*" "$W/sync.json" | cut -d: -f2; }
+field() { grep -o "\"$1\": *[a-z0-9]*" "$W/sync.json" | cut -d: -f2 | tr -d ' '; }
 
 echo "Sinergi bad-link benchmark: a posyandu month over an emulated 2G link"
 echo "link: $RATE each way (tbf), ${RTT_MS} ms round trip (sinergi-netdelay via NFQUEUE, $HALF ms each way),"

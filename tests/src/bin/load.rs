@@ -80,9 +80,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// A kader's user name, posyandu and the children she weighs (id, birth date).
+type Kader = (String, Uuid, Vec<(Uuid, String)>);
+
 struct Generated {
-    /// (kader user name, posyandu id, the children this kader weighs)
-    kaders: Vec<(String, Uuid, Vec<(Uuid, String)>)>,
+    kaders: Vec<Kader>,
     records: usize,
 }
 
