@@ -545,7 +545,7 @@ fn server_killed_100_times_during_pushes_loses_nothing_and_doubles_nothing() {
             }
             std::thread::sleep(rng.ms(0, 40));
             server.start_again();
-            std::thread::sleep(rng.ms(20, 150));
+            std::thread::sleep(rng.ms(40, 250));
         }
     });
     eprintln!(
