@@ -19,6 +19,29 @@ use std::sync::Arc;
 /// Largest body on the wire (compressed); the decompressed limit is `MAX_BODY_BYTES`.
 pub const MAX_WIRE_BYTES: usize = 16 * 1024 * 1024;
 
+/// How many requests may be decoded, merged or checked (argon2) at once. The rest wait here,
+/// as cheap async tasks, instead of each holding a blocking thread with its own heap and, for a
+/// login, 19 MiB of argon2 memory: when every kader of a puskesmas syncs at the same moment the
+/// server's memory stays flat, and the SQLite store serializes the writes anyway.
+static BLOCKING_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new((cores * 2).max(4))
+    });
+
+/// Run blocking work once a slot is free.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServerError> {
+    let _slot = BLOCKING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| ServerError::Data(e.to_string()))?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServerError::Data(e.to_string()))
+}
+
 pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/api/v1/health", get(|| async { "ok" }))
@@ -88,9 +111,8 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
             ))
         }
     };
-    let msg = tokio::task::spawn_blocking(move || protocol::decode::<T>(&bytes, gzipped))
-        .await
-        .map_err(|e| ServerError::Data(e.to_string()))?
+    let msg = blocking(move || protocol::decode::<T>(&bytes, gzipped))
+        .await?
         .map_err(|p: Problem| {
             let status = match p.code.as_str() {
                 "body_too_large" => 413,
@@ -105,9 +127,14 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
 async fn enroll(State(svc): State<Arc<Service>>, req: Request) -> Response {
     let result = async {
         let (headers, body): (_, EnrollRequest) = read_body(req).await?;
-        let resp = tokio::task::spawn_blocking(move || svc.enroll(&body))
-            .await
-            .map_err(|e| ServerError::Data(e.to_string()))??;
+        let resp = blocking(move || {
+            let r = svc.enroll(&body);
+            // Give argon2's 19 MiB back to the system now: the allocator would otherwise keep it
+            // on this (then idle) thread, and a morning of logins would stay resident.
+            unsafe { libmimalloc_sys::mi_collect(true) };
+            r
+        })
+        .await??;
         Ok::<_, ServerError>(json_response(&headers, &resp))
     }
     .await;
@@ -183,9 +210,7 @@ async fn sync(State(svc): State<Arc<Service>>, req: Request) -> Response {
     let result = async {
         let hash = bearer_hash(req.headers())?;
         let (headers, body): (_, SyncRequest) = read_body(req).await?;
-        let resp = tokio::task::spawn_blocking(move || svc.sync(&hash, &body))
-            .await
-            .map_err(|e| ServerError::Data(e.to_string()))??;
+        let resp = blocking(move || svc.sync(&hash, &body)).await??;
         Ok::<_, ServerError>(json_response(&headers, &resp))
     }
     .await;

@@ -260,6 +260,24 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// The server's process id (for /proc figures).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kill -9 (SIGKILL): no shutdown, no flush; whatever was in flight is cut.
+    pub fn kill9(&mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Start again from the same data (after `stop` or `kill9`), on the same port.
+    pub fn start_again(&mut self) {
+        *self = Server::start_with(&self.dir.clone(), self.database.clone(), self.port);
+    }
+
     /// Start again on the same port and data.
     pub fn restart(&mut self) {
         self.stop();
@@ -313,6 +331,27 @@ impl Client {
             cmd.env("SINERGI_CLOCK_OFFSET_MS", self.clock_offset_ms.to_string());
         }
         run_with_stdin(cmd, stdin)
+    }
+
+    /// Start `sinergi ARGS` without waiting (crash drills kill it), output discarded; `stdin`
+    /// is written and closed (e.g. a password).
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Child {
+        let mut cmd = Command::new(bin("sinergi"));
+        cmd.arg("--data-dir").arg(self.dir.path()).args(args);
+        if self.clock_offset_ms != 0 {
+            cmd.env("SINERGI_CLOCK_OFFSET_MS", self.clock_offset_ms.to_string());
+        }
+        cmd.envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn sinergi");
+        let mut input = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            let _ = input.write_all(s.as_bytes());
+        }
+        drop(input);
+        child
     }
 
     pub fn ok(&self, args: &[&str]) -> String {

@@ -145,6 +145,7 @@ impl LocalStore {
             "clock_warning",
             if resp.clock_warning { "1" } else { "0" },
         )?;
+        super::pause_before_commit();
         tx.commit()?;
         Ok(applied)
     }

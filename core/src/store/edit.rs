@@ -137,6 +137,7 @@ impl LocalStore {
             serde_json::to_string(&changes)?,
             now
         ])?;
+        super::pause_before_commit();
         tx.commit()?;
         Ok(EditOutcome {
             id,

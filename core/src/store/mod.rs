@@ -51,6 +51,22 @@ pub struct RefusedEdit {
     pub refused_ms: i64,
 }
 
+/// `SINERGI_SLOW_COMMIT_MS`: wait this long just before committing each local write transaction
+/// (an edit with its outbox entry, an applied page with its cursor). It only slows, never changes
+/// what is written: crash drills use it to kill the process inside the transaction.
+pub(crate) fn pause_before_commit() {
+    static PAUSE: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| {
+        std::env::var("SINERGI_SLOW_COMMIT_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+    });
+    if let Some(d) = pause {
+        std::thread::sleep(*d);
+    }
+}
+
 pub(crate) fn open_conn(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -229,7 +229,10 @@ fn apply_edit_inner(
                 clock_only = true;
                 continue;
             }
-            if c.seq > edit.base_seq {
+            // A value this device wrote itself is not concurrent with its later edit, even
+            // when the device has not pulled it back yet (two offline edits in one push, or a
+            // lost response): overwriting it makes no conflict.
+            if c.seq > edit.base_seq && c.state.hlc.node != who.device_id {
                 losers.push((name.clone(), value.clone(), c.state.value.clone()));
             }
         }
