@@ -386,9 +386,7 @@ impl Service {
 /// as on the wire, so what a device receives is what it could have decoded from HTTP.
 pub struct InProcess<'a>(pub &'a Service);
 
-fn wire<T: serde::Serialize + serde::de::DeserializeOwned>(
-    msg: &T,
-) -> sinergi_core::Result<T> {
+fn wire<T: serde::Serialize + serde::de::DeserializeOwned>(msg: &T) -> sinergi_core::Result<T> {
     let bytes = serde_json::to_vec(msg).map_err(sinergi_core::CoreError::from)?;
     sinergi_core::protocol::decode(&bytes, false).map_err(sinergi_core::CoreError::Remote)
 }

@@ -119,11 +119,8 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
         .id;
     {
         let conn = rusqlite::Connection::open(s.device_dir.join("sinergi.db")).unwrap();
-        conn.execute(
-            "DELETE FROM records WHERE id = ?1",
-            [deleted.to_string()],
-        )
-        .unwrap();
+        conn.execute("DELETE FROM records WHERE id = ?1", [deleted.to_string()])
+            .unwrap();
         conn.execute(
             "UPDATE records SET fields = json_set(fields, '$.name', 'Palsu') WHERE id = ?1",
             [changed.to_string()],
@@ -144,7 +141,10 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
         &mut |_| {},
     )
     .unwrap();
-    assert!(first.checked && first.diverged && !first.in_sync, "{first:?}");
+    assert!(
+        first.checked && first.diverged && !first.in_sync,
+        "{first:?}"
+    );
     assert_eq!(first.acknowledged, 2);
     assert!(s.store.sync_state().unwrap().diverged);
 
@@ -161,7 +161,10 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
         .count() as u64;
     assert_eq!(r.repaired_buckets, 2, "{r:?}");
     assert_eq!(r.repaired_records, in_buckets, "{r:?}");
-    assert!(in_buckets < 20, "{in_buckets} records in two of {BUCKETS} buckets");
+    assert!(
+        in_buckets < 20,
+        "{in_buckets} records in two of {BUCKETS} buckets"
+    );
     assert!(r.checked && r.in_sync, "{r:?}");
     assert!(!s.store.sync_state().unwrap().diverged);
     println!(
@@ -221,10 +224,7 @@ fn a_repair_keeps_edits_made_while_it_was_in_flight() {
     assert!(r.diverged && !r.in_sync, "{r:?}");
     // The repair request leaves; meanwhile the kader edits the damaged record (the app syncs in
     // the background), so the edit is pending when the repair lands.
-    let req = s
-        .store
-        .build_request(100, 1000, false)
-        .unwrap();
+    let req = s.store.build_request(100, 1000, false).unwrap();
     assert!(req.repair.is_some());
     let mut f = Fields::new();
     f.insert("dusun".into(), json!("Kulon"));
@@ -241,7 +241,10 @@ fn a_repair_keeps_edits_made_while_it_was_in_flight() {
     let r = sync(&mut s);
     assert!(r.in_sync && r.acknowledged == 1, "{r:?}");
     let master = s.service.store.get(id).unwrap().unwrap().values();
-    assert_eq!((master["name"].clone(), master["dusun"].clone()), (json!("Citra"), json!("Kulon")));
+    assert_eq!(
+        (master["name"].clone(), master["dusun"].clone()),
+        (json!("Citra"), json!("Kulon"))
+    );
 }
 
 #[test]
@@ -263,7 +266,10 @@ fn old_requests_without_digest_fields_are_answered_and_bad_bucket_lists_refused(
     let mut bad = req.clone();
     bad.repair = Some(vec!["zz".into(); 3]);
     let err = s.service.sync(&hash, &bad).unwrap_err();
-    assert_eq!((err.status(), err.problem().code.as_str()), (422, "invalid_request"));
+    assert_eq!(
+        (err.status(), err.problem().code.as_str()),
+        (422, "invalid_request")
+    );
 
     let mut asked = req;
     asked.want_digest = true;

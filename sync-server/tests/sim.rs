@@ -19,8 +19,8 @@
 //! - the acknowledgement the device gets is what the server recorded.
 //!
 //! Checked after every completed sync: the digest of the device's replica equals the server's
-//! digest of its scope, unless the replica was corrupted or fed an old reply since its last
-//! check (then the divergence must be repaired by the next sync).
+//! digest of its scope, unless the replica was corrupted since its last check (then the
+//! divergence must be found and repaired by that sync).
 //!
 //! Checked at the end, after a quiescent sync of every device: nothing pending; every replica
 //! equals the master restricted to its scope (the same rows, values and posyandu); every edit the
@@ -261,21 +261,22 @@ impl Ledger {
             ));
         }
         if now < prev {
-            self.violation(format!("device {device}: last applied went back {prev} -> {now}"));
+            self.violation(format!(
+                "device {device}: last applied went back {prev} -> {now}"
+            ));
         }
         // The edits this exchange handled: those of the request above what was handled before.
         let mut newly: Vec<u64> = Vec::new();
         for e in req.edits.iter().filter(|e| e.device_seq > prev) {
             let key = (device, e.device_seq);
             let Some(l) = self.edits.get_mut(&key) else {
-                self.violations.push(format!("unknown edit {key:?} in a request"));
+                self.violations
+                    .push(format!("unknown edit {key:?} in a request"));
                 continue;
             };
             if l.state != State::Pending {
-                self.violations.push(format!(
-                    "edit {key:?} handled twice (was {:?})",
-                    l.state
-                ));
+                self.violations
+                    .push(format!("edit {key:?} handled twice (was {:?})", l.state));
             }
             l.state = match snap.refusals.get(&key) {
                 Some(code) => State::Refused(code.clone()),
@@ -321,7 +322,15 @@ impl Ledger {
             if let Some(o) = old.filter(|o| !o.node.is_nil() && o.value != new.value) {
                 // An edit follows what its device had pulled, and everything it wrote itself.
                 let own = o.node == new.node;
-                let saw = e.base_seq >= o.seq || own;
+                // ... or wrote that same value itself earlier in this request (it took the field
+                // over without a change, then changed its mind).
+                let wrote_same = newly.iter().any(|s| {
+                    *s < new.counter as u64
+                        && self.edits.get(&(device, *s)).is_some_and(|x| {
+                            x.id == key.0 && x.fields.get(&key.1) == Some(&o.value)
+                        })
+                });
+                let saw = e.base_seq >= o.seq || own || wrote_same;
                 let kept = grew(&(key.0, key.1.clone(), o.value.to_string()));
                 if own && kept && e.base_seq < o.seq {
                     problems.push(format!(
@@ -407,11 +416,37 @@ struct SimTransport<'a> {
     ledger: RefCell<&'a mut Ledger>,
     delivered: RefCell<Vec<SyncResponse>>,
     stats: &'a Stats,
+    verbose: bool,
 }
 
 impl SimTransport<'_> {
     fn call(&self, token: &str, req: &SyncRequest) -> sinergi_core::Result<SyncResponse> {
         let out = InProcess(self.service).exchange(token, req);
+        if self.verbose {
+            eprintln!(
+                "    > {} edits {:?} cursor {} repair {}",
+                self.device,
+                req.edits
+                    .iter()
+                    .map(|e| (e.device_seq, e.id, &e.fields))
+                    .collect::<Vec<_>>(),
+                req.cursor,
+                req.repair.is_some()
+            );
+            if let Ok(r) = &out {
+                eprintln!(
+                    "    < acked {} changes {:?} exits {:?} cursor {} repair {:?}",
+                    r.acked_through,
+                    r.changes
+                        .iter()
+                        .map(|c| (c.seq, c.id, &c.fields))
+                        .collect::<Vec<_>>(),
+                    r.exits,
+                    r.cursor,
+                    r.repair
+                );
+            }
+        }
         match &out {
             Ok(resp) => {
                 self.ledger
@@ -468,7 +503,7 @@ struct Dev {
     skew: i64,
     registered: u64,
     delivered: Vec<SyncResponse>,
-    /// Corrupted or fed an old reply since its last digest check: may diverge until repaired.
+    /// Corrupted since its last digest check: may diverge until repaired.
     tainted: bool,
     last_report: Option<SyncReport>,
 }
@@ -596,6 +631,7 @@ impl<'t> Sim<'t> {
             ledger: RefCell::new(&mut self.ledger),
             delivered: RefCell::new(Vec::new()),
             stats: self.stats,
+            verbose: self.verbose,
         };
         let store = dev.store.as_mut().expect("device store open");
         let out = core_sync::sync(store, &transport, &SyncOptions::default(), &mut |_| {});
@@ -619,9 +655,7 @@ impl<'t> Sim<'t> {
                 if r.repaired_buckets > 0 {
                     self.stats.repaired.fetch_add(1, Ordering::Relaxed);
                 }
-                self.stats
-                    .refused
-                    .fetch_add(r.refused, Ordering::Relaxed);
+                self.stats.refused.fetch_add(r.refused, Ordering::Relaxed);
                 self.stats
                     .conflicts
                     .fetch_add(r.conflicts, Ordering::Relaxed);
@@ -700,13 +734,15 @@ impl<'t> Sim<'t> {
             Ok(v) => Some(v),
             Err(e @ (CoreError::Invalid(_) | CoreError::NotFound(_))) => {
                 let name = self.name(d);
-                self.log(format!("{name}: {what} refused on the device: {}", e.code()));
+                self.log(format!(
+                    "{name}: {what} refused on the device: {}",
+                    e.code()
+                ));
                 None
             }
             Err(e) => {
                 let name = self.name(d);
-                self.ledger
-                    .violation(format!("{name}: {what} failed: {e}"));
+                self.ledger.violation(format!("{name}: {what} failed: {e}"));
                 None
             }
         }
@@ -753,10 +789,7 @@ impl<'t> Sim<'t> {
                 + chrono::Days::new(self.rng.gen_range(0..4) * 30);
             f.insert("birth_date".into(), json!(born.to_string()));
             if self.rng.gen_bool(0.3) {
-                f.insert(
-                    "nik".into(),
-                    json!(NIKS[self.rng.gen_range(0..NIKS.len())]),
-                );
+                f.insert("nik".into(), json!(NIKS[self.rng.gen_range(0..NIKS.len())]));
             }
             let r = self.devs[d].store().create(Kind::Child, f);
             if let Some(out) = self.local_result(d, "register child", r) {
@@ -966,9 +999,9 @@ impl<'t> Sim<'t> {
                     return;
                 }
                 let resp = self.devs[d].delivered[self.rng.gen_range(0..n - 1)].clone();
+                // Never older than what the replica holds: no divergence may follow.
                 let r = self.devs[d].store().apply_response(&resp);
                 self.local_result(d, "apply an old answer", r);
-                self.devs[d].tainted = true;
                 self.stats.replays.fetch_add(1, Ordering::Relaxed);
                 self.log(format!(
                     "{name} imported an old reply (cursor {})",
@@ -1052,7 +1085,9 @@ impl<'t> Sim<'t> {
         }
         let store = self.devs[d].store.as_ref().unwrap();
         if store.pending_count().unwrap() != 0 {
-            v.push(format!("{name}: edits still pending after the quiescent sync"));
+            v.push(format!(
+                "{name}: edits still pending after the quiescent sync"
+            ));
         }
         // The replica is the master restricted to the device's scope.
         let expected: BTreeMap<Uuid, (Kind, Option<Uuid>, Fields)> = snap
@@ -1133,7 +1168,9 @@ impl<'t> Sim<'t> {
         }
         for ((dev, seq), code) in &snap.refusals {
             if *dev == id && refused.get(seq) != Some(code) {
-                v.push(format!("{name}: refusal {seq} [{code}] not shown on the device"));
+                v.push(format!(
+                    "{name}: refusal {seq} [{code}] not shown on the device"
+                ));
             }
         }
     }
@@ -1247,17 +1284,31 @@ fn simulation() {
 }
 
 /// Seeds that failed once, with what they found; they run on every `cargo test`.
-const REGRESSION_SEEDS: &[(u64, &str)] = &[(
-    41,
-    "a device that overwrote its own value after a lost response made a conflict record",
-)];
+const REGRESSION_SEEDS: &[(u64, &str)] = &[
+    (
+        41,
+        "a device that overwrote its own value after a lost response made a conflict record",
+    ),
+    (
+        1785,
+        "a device taking a field over with the same value, then changing it",
+    ),
+    (
+        503,
+        "an edit that lost to the same value set again later (a clock-only update) stayed on its \
+         device: the record kept its sequence, so the device never pulled the winner",
+    ),
+];
 
 #[test]
 fn regression_seeds() {
     let stats = Stats::default();
     for (seed, found) in REGRESSION_SEEDS {
         if let Err(e) = run_schedule(*seed, false, &stats) {
-            panic!("regression seed {seed} ({found}) fails again:\n{e}\n{}", replay_hint(*seed));
+            panic!(
+                "regression seed {seed} ({found}) fails again:\n{e}\n{}",
+                replay_hint(*seed)
+            );
         }
     }
 }
@@ -1301,5 +1352,8 @@ fn own_edit_after_a_lost_response_is_not_a_conflict() {
     let r = core_sync::sync(store, &lossy, &SyncOptions::default(), &mut |_| {}).unwrap();
     assert_eq!(r.conflicts, 0, "{r:?}");
     assert_eq!(service.store.count(Kind::Conflict).unwrap(), 0);
-    assert_eq!(service.store.get(id).unwrap().unwrap().values()["name"], json!("Ani"));
+    assert_eq!(
+        service.store.get(id).unwrap().unwrap().values()["name"],
+        json!("Ani")
+    );
 }

@@ -127,10 +127,18 @@ impl LocalStore {
             .collect();
         order.sort_by_key(|(seq, _, _)| *seq);
         {
-            let mut upsert = tx.prepare_cached(UPSERT)?;
+            let mut upsert = tx.prepare_cached(UPSERT_NEWER)?;
             for (_, change, exit) in order {
                 if let Some(x) = exit.map(|i| &resp.exits[i]) {
-                    applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+                    // An old reply (a bundle imported again) must not drop a record that came
+                    // back after it left, nor refuse the edits pending on it.
+                    let held: Option<i64> = tx
+                        .prepare_cached("SELECT seq FROM records WHERE id = ?1")?
+                        .query_row([x.id.to_string()], |r| r.get(0))
+                        .optional()?;
+                    if held.is_none_or(|s| s <= x.seq) {
+                        applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+                    }
                     continue;
                 }
                 let Some(c) = change.map(|i| &resp.changes[i]) else {
@@ -140,12 +148,15 @@ impl LocalStore {
                 applied.pulled += 1;
             }
         }
-        if let Some(root) = &resp.digest {
+        let cursor = meta::get_i64(&tx, "cursor")?;
+        // The digest describes the scope at the response's cursor: an old reply says nothing
+        // about a replica that has moved on.
+        if let Some(root) = resp.digest.as_ref().filter(|_| resp.cursor >= cursor) {
             applied.checked = true;
             applied.diverged = replica_digest(&tx)?.root() != *root;
             meta::set(&tx, "diverged", if applied.diverged { "1" } else { "0" })?;
         }
-        meta::set(&tx, "cursor", &resp.cursor.to_string())?;
+        meta::set(&tx, "cursor", &resp.cursor.max(cursor).to_string())?;
         meta::set(&tx, "last_sync_ms", &resp.server_clock_ms.to_string())?;
         meta::set(&tx, "clock_offset_ms", &resp.clock_offset_ms.to_string())?;
         meta::set(
@@ -191,6 +202,16 @@ const UPSERT: &str = "INSERT INTO records(id, kind, posyandu_id, parent_id, fiel
      ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
          posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
          fields = excluded.fields, base = excluded.base, seq = excluded.seq";
+
+/// The same, but never replacing a newer version of the record than the change carries (an old
+/// reply applied again).
+const UPSERT_NEWER: &str =
+    "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, base, seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
+         posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
+         fields = excluded.fields, base = excluded.base, seq = excluded.seq
+     WHERE excluded.seq >= records.seq";
 
 /// The digest of the replica: for each record, the server version it holds (`base` when edits
 /// are pending on top of it, else the fields shown; a record made here and not yet seen back

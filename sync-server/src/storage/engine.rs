@@ -8,8 +8,8 @@ use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
 use sinergi_core::model::{validate_record, Fields, Kind, Lookup};
 use sinergi_core::protocol::{Edit, Refusal, Repair, Role, SyncRequest, MAX_PAGE};
-use sinergi_core::sync::digest::{bucket_of, ScopeDigest};
 use sinergi_core::store::CLOCK_WARNING_MS;
+use sinergi_core::sync::digest::{bucket_of, ScopeDigest};
 use sinergi_core::Problem;
 use uuid::Uuid;
 
@@ -349,6 +349,10 @@ fn apply_edit_inner(
             }
         }
     } else if clock_only {
+        // The value stays but its clock moved on: the record still gets a new sequence, or a
+        // device whose concurrent edit of that field lost (and that still shows its own value)
+        // would never pull the winner (found by the simulation's digest check, seed 503).
+        rec.seq = tx.next_seq()?;
         tx.put(&rec, &dup_keys(&rec))?;
     }
     for (field, winning, losing, loser) in losers {
