@@ -112,7 +112,8 @@ pub fn digest_answer(
     more: bool,
     pull: &mut dyn FnMut(i64, u32) -> Result<Page>,
 ) -> Result<(Option<String>, Option<Repair>)> {
-    if !(req.want_digest && !more) && req.repair.is_none() {
+    let want_root = req.want_digest && !more;
+    if !want_root && req.repair.is_none() {
         return Ok((None, None));
     }
     let mut scan = |keep: &dyn Fn(Uuid) -> bool| -> Result<(ScopeDigest, Vec<_>)> {
@@ -145,7 +146,7 @@ pub fn digest_answer(
             Some(Repair { buckets, records })
         }
     };
-    Ok(((req.want_digest && !more).then(|| digest.root()), repair))
+    Ok((want_root.then(|| digest.root()), repair))
 }
 
 /// The server's own edit: same rules, always causally after what it has.
