@@ -20,6 +20,8 @@ cargo build --workspace --bins --locked
 # suites again with every server on its own PostgreSQL database.
 echo ">> cargo test (PostgreSQL $(pg_version) via pg_virtualenv for the storage tests)"
 with_postgres cargo test --workspace --locked
+echo ">> deterministic sync simulation: 10,000 schedules (release build)"
+cargo test --release --locked -p sinergi-server --test sim -- --nocapture
 echo ">> end-to-end suites against PostgreSQL-backed servers"
 SINERGI_E2E_DATABASE=postgres with_postgres cargo test -p sinergi-e2e --locked
 echo ">> the app end to end (tauri-driver + WebKitWebDriver under Xvfb, real server)"

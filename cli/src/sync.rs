@@ -79,6 +79,12 @@ fn print_report(r: &SyncReport) {
     if r.clock_warning {
         println!("PERINGATAN: jam perangkat ini salah; setel tanggal dan jam perangkat.");
     }
+    if r.diverged {
+        println!(
+            "Data perangkat berbeda dari server: {} bagian ({} data) diambil ulang.",
+            r.repaired_buckets, r.repaired_records
+        );
+    }
     if !r.complete {
         println!("Belum selesai: jalankan sync lagi untuk melanjutkan.");
     }
@@ -152,6 +158,7 @@ pub fn status(store: &LocalStore, json: bool) -> anyhow::Result<()> {
             "last_sync_ms": s.last_sync_ms,
             "clock_offset_ms": s.clock_offset_ms,
             "clock_warning": s.clock_warning,
+            "diverged": s.diverged,
             "refused_edits": refused,
         }));
     }
@@ -178,6 +185,9 @@ pub fn status(store: &LocalStore, json: bool) -> anyhow::Result<()> {
             "PERINGATAN: jam perangkat selisih {} menit dari server.",
             s.clock_offset_ms / 60_000
         );
+    }
+    if s.diverged {
+        println!("PERINGATAN: data di perangkat ini berbeda dari server; sync berikutnya memperbaikinya.");
     }
     if !refused.is_empty() {
         println!("Perubahan ditolak server ({}):", refused.len());

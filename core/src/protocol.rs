@@ -49,6 +49,14 @@ pub struct SyncRequest {
     /// measured, and the reply carries every page.
     #[serde(default)]
     pub bundle: bool,
+    /// Ask for the digest of the device's scope with the last page, to check the replica
+    /// (divergence detection). Optional: older devices leave it out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub want_digest: bool,
+    /// The device's digest of every bucket (`sync::digest`), sent after a mismatch: the server
+    /// answers with every record of the buckets that differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<Vec<String>>,
 }
 
 fn default_page() -> u32 {
@@ -101,6 +109,20 @@ pub struct SyncResponse {
     pub clock_offset_ms: i64,
     /// The device clock is off by more than the tolerated skew: the app warns.
     pub clock_warning: bool,
+    /// Root digest of the device's scope after this response (asked for, last page only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The records of the buckets whose digest differed (answer to `SyncRequest::repair`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repair: Option<Repair>,
+}
+
+/// What a device replaces to repair a diverged replica: every record the server holds in its
+/// scope within `buckets`; the device's other rows in those buckets are not in its scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repair {
+    pub buckets: Vec<u16>,
+    pub records: Vec<Change>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

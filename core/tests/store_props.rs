@@ -321,6 +321,8 @@ fn response(acked: u64, refused: Vec<Refusal>, changes: Vec<Change>, cursor: i64
         server_clock_ms: NOW,
         clock_offset_ms: 0,
         clock_warning: false,
+        digest: None,
+        repair: None,
     }
 }
 

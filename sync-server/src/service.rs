@@ -147,6 +147,20 @@ impl Service {
                 "Invalid cursor",
             ));
         }
+        if let Some(buckets) = &req.repair {
+            let ok = buckets.len() == sinergi_core::sync::digest::BUCKETS
+                && buckets
+                    .iter()
+                    .all(|b| b.len() == 16 && b.bytes().all(|c| c.is_ascii_hexdigit()));
+            if !ok {
+                return Err(bad(
+                    422,
+                    "invalid_request",
+                    "Daftar ringkasan (digest) per bagian tidak sah",
+                    "Invalid list of bucket digests",
+                ));
+            }
+        }
         let mut last = 0;
         for e in &req.edits {
             if e.device_seq <= last {
@@ -223,6 +237,8 @@ impl Service {
             edits: Vec::new(),
             page_limit: sinergi_core::protocol::MAX_PAGE,
             bundle: true,
+            want_digest: true,
+            repair: None,
         };
         let response = self.sync(&auth::token_hash(&enrollment.token), &request)?;
         Ok(Bundle::Enrollment {
@@ -404,5 +420,33 @@ impl Service {
                 Value::Object(v)
             })
             .collect())
+    }
+}
+
+/// The service as a sync `Transport` in the same process: the device's real sync code against
+/// the real service, without sockets (simulations and tests). Messages go through JSON both ways,
+/// as on the wire, so what a device receives is what it could have decoded from HTTP.
+pub struct InProcess<'a>(pub &'a Service);
+
+fn wire<T: serde::Serialize + serde::de::DeserializeOwned>(msg: &T) -> sinergi_core::Result<T> {
+    let bytes = serde_json::to_vec(msg).map_err(sinergi_core::CoreError::from)?;
+    sinergi_core::protocol::decode(&bytes, false).map_err(sinergi_core::CoreError::Remote)
+}
+
+impl sinergi_core::sync::Transport for InProcess<'_> {
+    fn enroll(&self, req: &EnrollRequest) -> sinergi_core::Result<EnrollResponse> {
+        let resp = self
+            .0
+            .enroll(&wire(req)?)
+            .map_err(|e| sinergi_core::CoreError::Remote(e.problem()))?;
+        wire(&resp)
+    }
+
+    fn exchange(&self, token: &str, req: &SyncRequest) -> sinergi_core::Result<SyncResponse> {
+        let resp = self
+            .0
+            .sync(&auth::token_hash(token), &wire(req)?)
+            .map_err(|e| sinergi_core::CoreError::Remote(e.problem()))?;
+        wire(&resp)
     }
 }

@@ -392,6 +392,8 @@ impl Replica {
             edits,
             page_limit: MAX_PAGE,
             bundle: false,
+            want_digest: false,
+            repair: None,
         }
     }
 

@@ -162,6 +162,8 @@ impl Story {
             edits,
             page_limit,
             bundle: false,
+            want_digest: false,
+            repair: None,
         }
     }
 

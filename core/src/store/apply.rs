@@ -5,8 +5,11 @@
 use super::{meta, LocalStore};
 use crate::error::Result;
 use crate::model::Fields;
-use crate::protocol::{Edit, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST, PROTOCOL_VERSION};
-use rusqlite::{params, OptionalExtension, Transaction};
+use crate::protocol::{
+    Change, Edit, Repair, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST, PROTOCOL_VERSION,
+};
+use crate::sync::digest::{bucket_of, bucket_suffix, ScopeDigest};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -20,6 +23,13 @@ pub struct Applied {
     pub refused: u64,
     pub pulled: u64,
     pub removed: u64,
+    /// The response carried the server's digest of this device's scope and it was compared.
+    pub checked: bool,
+    /// ... and it differed from the replica's: the next request asks for a repair.
+    pub diverged: bool,
+    /// Buckets and records replaced by a repair.
+    pub repaired_buckets: u64,
+    pub repaired_records: u64,
 }
 
 impl LocalStore {
@@ -67,7 +77,18 @@ impl LocalStore {
             edits,
             page_limit,
             bundle,
+            want_digest: true,
+            repair: if meta::get(&self.conn, "diverged")?.as_deref() == Some("1") {
+                Some(replica_digest(&self.conn)?.bucket_hex())
+            } else {
+                None
+            },
         })
+    }
+
+    /// The digest of what this device holds, as the server computes it for the device's scope.
+    pub fn replica_digest(&self) -> Result<ScopeDigest> {
+        replica_digest(&self.conn)
     }
 
     /// Apply a response in one transaction.
@@ -86,6 +107,11 @@ impl LocalStore {
         )? as u64;
         let any_pending: bool =
             tx.query_row("SELECT EXISTS(SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+        if let Some(repair) = &resp.repair {
+            apply_repair(&tx, repair, &mut applied)?;
+            // Asked for and answered: only a new mismatch asks again.
+            meta::set(&tx, "diverged", "0")?;
+        }
         // Changes and exits in server order: a record that left and came back ends up present.
         let mut order: Vec<(i64, Option<usize>, Option<usize>)> = resp
             .changes
@@ -101,43 +127,36 @@ impl LocalStore {
             .collect();
         order.sort_by_key(|(seq, _, _)| *seq);
         {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, base, seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
-                     posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
-                     fields = excluded.fields, base = excluded.base, seq = excluded.seq",
-            )?;
+            let mut upsert = tx.prepare_cached(UPSERT_NEWER)?;
             for (_, change, exit) in order {
                 if let Some(x) = exit.map(|i| &resp.exits[i]) {
-                    applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+                    // An old reply (a bundle imported again) must not drop a record that came
+                    // back after it left, nor refuse the edits pending on it.
+                    let held: Option<i64> = tx
+                        .prepare_cached("SELECT seq FROM records WHERE id = ?1")?
+                        .query_row([x.id.to_string()], |r| r.get(0))
+                        .optional()?;
+                    if held.is_none_or(|s| s <= x.seq) {
+                        applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+                    }
                     continue;
                 }
                 let Some(c) = change.map(|i| &resp.changes[i]) else {
                     continue;
                 };
-                let mut fields = c.fields.clone();
-                if any_pending {
-                    overlay_pending(&tx, c.id, &mut fields)?;
-                }
-                let parent = c
-                    .kind
-                    .parent_fields()
-                    .iter()
-                    .find_map(|f| fields.get(*f).and_then(Value::as_str).map(str::to_string));
-                upsert.execute(params![
-                    c.id.to_string(),
-                    c.kind.as_str(),
-                    c.posyandu_id.map(|p| p.to_string()),
-                    parent,
-                    serde_json::to_string(&fields)?,
-                    serde_json::to_string(&c.fields)?,
-                    c.seq
-                ])?;
+                upsert_change(&tx, &mut upsert, c, any_pending)?;
                 applied.pulled += 1;
             }
         }
-        meta::set(&tx, "cursor", &resp.cursor.to_string())?;
+        let cursor = meta::get_i64(&tx, "cursor")?;
+        // The digest describes the scope at the response's cursor: an old reply says nothing
+        // about a replica that has moved on.
+        if let Some(root) = resp.digest.as_ref().filter(|_| resp.cursor >= cursor) {
+            applied.checked = true;
+            applied.diverged = replica_digest(&tx)?.root() != *root;
+            meta::set(&tx, "diverged", if applied.diverged { "1" } else { "0" })?;
+        }
+        meta::set(&tx, "cursor", &resp.cursor.max(cursor).to_string())?;
         meta::set(&tx, "last_sync_ms", &resp.server_clock_ms.to_string())?;
         meta::set(&tx, "clock_offset_ms", &resp.clock_offset_ms.to_string())?;
         meta::set(
@@ -149,6 +168,110 @@ impl LocalStore {
         tx.commit()?;
         Ok(applied)
     }
+}
+
+/// Store the server's version of a record, with this device's pending edits shown on top.
+fn upsert_change(
+    tx: &Transaction,
+    upsert: &mut rusqlite::CachedStatement,
+    c: &Change,
+    any_pending: bool,
+) -> Result<()> {
+    let mut fields = c.fields.clone();
+    if any_pending {
+        overlay_pending(tx, c.id, &mut fields)?;
+    }
+    let parent = c
+        .kind
+        .parent_fields()
+        .iter()
+        .find_map(|f| fields.get(*f).and_then(Value::as_str).map(str::to_string));
+    upsert.execute(params![
+        c.id.to_string(),
+        c.kind.as_str(),
+        c.posyandu_id.map(|p| p.to_string()),
+        parent,
+        serde_json::to_string(&fields)?,
+        serde_json::to_string(&c.fields)?,
+        c.seq
+    ])?;
+    Ok(())
+}
+
+const UPSERT: &str = "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, base, seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
+         posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
+         fields = excluded.fields, base = excluded.base, seq = excluded.seq";
+
+/// The same, but never replacing a newer version of the record than the change carries (an old
+/// reply applied again).
+const UPSERT_NEWER: &str =
+    "INSERT INTO records(id, kind, posyandu_id, parent_id, fields, base, seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+     ON CONFLICT(id) DO UPDATE SET kind = excluded.kind,
+         posyandu_id = excluded.posyandu_id, parent_id = excluded.parent_id,
+         fields = excluded.fields, base = excluded.base, seq = excluded.seq
+     WHERE excluded.seq >= records.seq";
+
+/// The digest of the replica: for each record, the server version it holds (`base` when edits
+/// are pending on top of it, else the fields shown; a record made here and not yet seen back
+/// is not the server's yet and is left out).
+pub(crate) fn replica_digest(conn: &Connection) -> Result<ScopeDigest> {
+    let mut st = conn.prepare_cached(
+        "SELECT r.id, r.kind, r.seq, r.fields, r.base,
+                EXISTS(SELECT 1 FROM outbox o WHERE o.id = r.id)
+         FROM records r",
+    )?;
+    let mut rows = st.query([])?;
+    let mut d = ScopeDigest::default();
+    let bad = |e: String| crate::CoreError::BadData(e);
+    while let Some(r) = rows.next()? {
+        let pending: bool = r.get(5)?;
+        let held: Option<String> = if pending { r.get(4)? } else { r.get(3)? };
+        let Some(held) = held else { continue };
+        let id = Uuid::parse_str(&r.get::<_, String>(0)?).map_err(|e| bad(e.to_string()))?;
+        let kind = r.get::<_, String>(1)?.parse().map_err(bad)?;
+        // A row changed behind the store's back may not even be JSON: that is a difference too.
+        let fields: Fields = serde_json::from_str(&held).unwrap_or_else(|_| {
+            let mut f = Fields::new();
+            f.insert("\u{0}unreadable".into(), Value::from(held.clone()));
+            f
+        });
+        d.add(kind, id, r.get(2)?, &fields);
+    }
+    Ok(d)
+}
+
+/// Replace the rows of the differing buckets by the server's: rows the server does not hold
+/// in this scope go, unless edits to them are still pending (those are never lost), and every
+/// row it sent is stored again with the pending edits on top.
+fn apply_repair(tx: &Transaction, repair: &Repair, applied: &mut Applied) -> Result<()> {
+    let sent: std::collections::HashSet<String> =
+        repair.records.iter().map(|c| c.id.to_string()).collect();
+    for b in &repair.buckets {
+        let ids: Vec<String> = {
+            let mut st = tx.prepare_cached(
+                "SELECT id FROM records r WHERE substr(r.id, 35, 2) = ?1
+                   AND NOT EXISTS(SELECT 1 FROM outbox o WHERE o.id = r.id)",
+            )?;
+            let rows = st.query_map([bucket_suffix(*b as usize)], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for id in ids.iter().filter(|id| !sent.contains(*id)) {
+            applied.removed += tx.execute("DELETE FROM records WHERE id = ?1", [id])? as u64;
+        }
+    }
+    let mut upsert = tx.prepare_cached(UPSERT)?;
+    for c in &repair.records {
+        if !repair.buckets.contains(&(bucket_of(c.id) as u16)) {
+            continue; // not asked for: the server's answer is checked, not trusted blindly
+        }
+        upsert_change(tx, &mut upsert, c, true)?;
+        applied.repaired_records += 1;
+    }
+    applied.repaired_buckets = repair.buckets.len() as u64;
+    Ok(())
 }
 
 /// Re-apply the fields of edits still waiting in the outbox on top of a pulled version, so the

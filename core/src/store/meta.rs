@@ -29,6 +29,9 @@ pub struct SyncState {
     pub clock_offset_ms: i64,
     pub clock_warning: bool,
     pub refused_edits: u64,
+    /// The last digest check found this replica different from the server's copy of its
+    /// scope; the next sync repairs the differing buckets.
+    pub diverged: bool,
 }
 
 pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -84,6 +87,7 @@ impl LocalStore {
             refused_edits: c
                 .query_row("SELECT COUNT(*) FROM refused", [], |r| r.get::<_, i64>(0))?
                 as u64,
+            diverged: get(c, "diverged")?.as_deref() == Some("1"),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! date, over any `Transport` (HTTP, or in-process for simulations), and the file bundles that
 //! carry the same exchange where no link ever appears.
 
+pub mod digest;
 mod http;
 
 pub use http::HttpTransport;
@@ -35,6 +36,15 @@ pub struct SyncReport {
     pub clock_warning: bool,
     pub cursor: i64,
     pub complete: bool,
+    /// The server's digest of this device's scope was compared with the replica.
+    pub checked: bool,
+    /// A comparison found the replica different from the server's copy (divergence).
+    pub diverged: bool,
+    /// The last comparison of this run found them equal (after any repair).
+    pub in_sync: bool,
+    /// Buckets and records replaced to repair a divergence (only what differed travels).
+    pub repaired_buckets: u64,
+    pub repaired_records: u64,
 }
 
 /// Options of one sync run.
@@ -98,10 +108,13 @@ pub fn sync(
 ) -> Result<SyncReport> {
     let token = store.require_enrollment()?.token;
     let mut report = SyncReport::default();
+    let mut repair_asked = false;
     loop {
         let req = store.build_request(opts.page_limit, MAX_EDITS_PER_REQUEST, false)?;
+        repair_asked |= req.repair.is_some();
         let resp = transport.exchange(&token, &req)?;
         let applied = store.apply_response(&resp)?;
+        note_check(&mut report, &applied);
         report.requests += 1;
         report.pushed += req.edits.len() as u64;
         report.acknowledged += applied.acknowledged;
@@ -114,7 +127,9 @@ pub fn sync(
         report.cursor = resp.cursor;
         progress(&report);
         let pushed_all = req.edits.len() < MAX_EDITS_PER_REQUEST;
-        if !resp.more && pushed_all {
+        // A divergence found at the end is repaired at once, once per run.
+        let repair_now = applied.diverged && !repair_asked;
+        if !resp.more && pushed_all && !repair_now {
             report.complete = true;
             break;
         }
@@ -123,6 +138,16 @@ pub fn sync(
         }
     }
     Ok(report)
+}
+
+fn note_check(report: &mut SyncReport, applied: &crate::store::Applied) {
+    report.repaired_buckets += applied.repaired_buckets;
+    report.repaired_records += applied.repaired_records;
+    if applied.checked {
+        report.checked = true;
+        report.diverged |= applied.diverged;
+        report.in_sync = !applied.diverged;
+    }
 }
 
 /// Write the pending edits (and the cursor) to a file for the server to import.
@@ -164,7 +189,7 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
         )));
     }
     let applied = store.apply_response(&response)?;
-    Ok(SyncReport {
+    let mut report = SyncReport {
         pushed: 0,
         acknowledged: applied.acknowledged,
         pulled: applied.pulled,
@@ -176,7 +201,10 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
         clock_warning: response.clock_warning,
         cursor: response.cursor,
         complete: !response.more,
-    })
+        ..SyncReport::default()
+    };
+    note_check(&mut report, &applied);
+    Ok(report)
 }
 
 /// First run without a link: open an enrollment file the puskesmas made for this device

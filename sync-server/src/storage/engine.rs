@@ -2,13 +2,14 @@
 //! (guarantee 6), per-field last-writer-wins with conflict records (2, 3), idempotent pushes (4),
 //! scope (9), records that move between posyandu, duplicate children and their merging.
 
-use super::{DupKeys, MasterField, MasterRecord, Principal, RecordTx, Result};
+use super::{DupKeys, MasterField, MasterRecord, Page, Principal, RecordTx, Result};
 use serde_json::Value;
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
 use sinergi_core::model::{validate_record, Fields, Kind, Lookup};
-use sinergi_core::protocol::{Edit, Refusal, Role, SyncRequest};
+use sinergi_core::protocol::{Edit, Refusal, Repair, Role, SyncRequest, MAX_PAGE};
 use sinergi_core::store::CLOCK_WARNING_MS;
+use sinergi_core::sync::digest::{bucket_of, ScopeDigest};
 use sinergi_core::Problem;
 use uuid::Uuid;
 
@@ -99,6 +100,53 @@ pub fn apply_request(
         out.refused = tx.refusals(who.device_id, first.device_seq, last.device_seq)?;
     }
     Ok(out)
+}
+
+/// The digest part of an answer, computed in the exchange's transaction after its page: the
+/// root of the device's scope when asked for on the last page (the device, once it has applied
+/// the page, must hold exactly that), and, when the device sent its bucket digests, every record
+/// of the buckets that differ. `pull` reads the scope in pages (the backend's own pull, so the
+/// scope is the one devices receive).
+pub fn digest_answer(
+    req: &SyncRequest,
+    more: bool,
+    pull: &mut dyn FnMut(i64, u32) -> Result<Page>,
+) -> Result<(Option<String>, Option<Repair>)> {
+    let want_root = req.want_digest && !more;
+    if !want_root && req.repair.is_none() {
+        return Ok((None, None));
+    }
+    let mut scan = |keep: &dyn Fn(Uuid) -> bool| -> Result<(ScopeDigest, Vec<_>)> {
+        let (mut digest, mut kept, mut cursor) = (ScopeDigest::default(), Vec::new(), 0);
+        loop {
+            let page = pull(cursor, MAX_PAGE)?;
+            for c in page.changes {
+                digest.add(c.kind, c.id, c.seq, &c.fields);
+                if keep(c.id) {
+                    kept.push(c);
+                }
+            }
+            if !page.more {
+                return Ok((digest, kept));
+            }
+            cursor = page.cursor;
+        }
+    };
+    let (digest, _) = scan(&|_| false)?;
+    let repair = match &req.repair {
+        None => None,
+        Some(theirs) => {
+            // The shape was checked with the request; a bad one asks for nothing.
+            let buckets = digest.differing(theirs).unwrap_or_default();
+            let records = if buckets.is_empty() {
+                Vec::new()
+            } else {
+                scan(&|id| buckets.contains(&(bucket_of(id) as u16)))?.1
+            };
+            Some(Repair { buckets, records })
+        }
+    };
+    Ok((want_root.then(|| digest.root()), repair))
 }
 
 /// The server's own edit: same rules, always causally after what it has.
@@ -197,7 +245,8 @@ fn apply_edit_inner(
     // Per field, last writer wins by clock. The server's own edits (admin, cascades) always
     // follow what the field holds. A losing value that differs is kept in a conflict record; a
     // winning one that overwrote a value its device had not seen keeps the overwritten one.
-    let mut losers: Vec<(String, Value, Value)> = Vec::new();
+    // (field, winning value, losing value, the device that wrote the losing value)
+    let mut losers: Vec<(String, Value, Value, Uuid)> = Vec::new();
     let mut changed: Vec<String> = Vec::new();
     let mut clock_only = false;
     for (name, value) in fields_in {
@@ -216,7 +265,7 @@ fn apply_edit_inner(
         if let Some(c) = &cur {
             if !wins(&incoming, &c.state) {
                 if c.state.value != value {
-                    losers.push((name, c.state.value.clone(), value));
+                    losers.push((name, c.state.value.clone(), value, who.device_id));
                 }
                 continue;
             }
@@ -229,11 +278,15 @@ fn apply_edit_inner(
                 clock_only = true;
                 continue;
             }
-            // A value this device wrote itself is not concurrent with its later edit, even
-            // when the device has not pulled it back yet (two offline edits in one push, or a
-            // lost response): overwriting it makes no conflict.
-            if c.seq > edit.base_seq && c.state.hlc.node != who.device_id {
-                losers.push((name.clone(), value.clone(), c.state.value.clone()));
+            // A device's own earlier value is not concurrent with its later edit, even when it
+            // never heard back about it (a lost response): no conflict for the bidan then.
+            if c.seq > edit.base_seq && c.state.hlc.node != hlc.node {
+                losers.push((
+                    name.clone(),
+                    value.clone(),
+                    c.state.value.clone(),
+                    c.state.hlc.node,
+                ));
             }
         }
         rec.fields.insert(
@@ -297,9 +350,13 @@ fn apply_edit_inner(
             }
         }
     } else if clock_only {
+        // The value stays but its clock moved on: the record still gets a new sequence, or a
+        // device whose concurrent edit of that field lost (and that still shows its own value)
+        // would never pull the winner (found by the simulation's digest check, seed 503).
+        rec.seq = tx.next_seq()?;
         tx.put(&rec, &dup_keys(&rec))?;
     }
-    for (field, winning, losing) in losers {
+    for (field, winning, losing, loser) in losers {
         if winning == losing {
             continue;
         }
@@ -309,10 +366,7 @@ fn apply_edit_inner(
         f.insert("field".into(), Value::from(field));
         f.insert("winning_value".into(), winning);
         f.insert("losing_value".into(), losing);
-        f.insert(
-            "losing_device".into(),
-            Value::from(who.device_id.to_string()),
-        );
+        f.insert("losing_device".into(), Value::from(loser.to_string()));
         f.insert("status".into(), Value::from("terbuka"));
         write_server_record(tx, Kind::Conflict, Uuid::now_v7(), f, now)?;
         conflicts += 1;

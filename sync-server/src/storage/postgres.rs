@@ -612,6 +612,9 @@ impl MasterStore for PostgresStore {
                     page.more = next.more;
                 }
             }
+            let (digest, repair) = engine::digest_answer(req, page.more, &mut |cursor, limit| {
+                Self::pull(tx, who, cursor, limit)
+            })?;
             Ok(SyncResponse {
                 acked_through: applied.acked_through,
                 refused: applied.refused,
@@ -623,6 +626,8 @@ impl MasterStore for PostgresStore {
                 server_clock_ms: now,
                 clock_offset_ms: applied.clock_offset_ms,
                 clock_warning: applied.clock_warning,
+                digest,
+                repair,
             })
         })
     }

@@ -334,6 +334,8 @@ fn district(children: usize) {
                 edits: std::mem::take(edits),
                 page_limit: 1,
                 bundle: false,
+                want_digest: false,
+                repair: None,
             };
             let r = svc.sync(&hash, &req).unwrap();
             assert!(r.refused.is_empty(), "refused: {:?}", r.refused.first());
