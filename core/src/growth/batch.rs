@@ -781,6 +781,8 @@ struct Splitter<R> {
 }
 
 const READ_BLOCK: usize = 1 << 16;
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 impl<R: Read> Splitter<R> {
     /// Reads the first block, skips a UTF-8 byte-order mark and detects the delimiter from the
@@ -796,7 +798,7 @@ impl<R: Read> Splitter<R> {
         while !s.eof && s.carry.len() < READ_BLOCK * 4 && !s.carry.contains(&b'\n') {
             s.read_more()?;
         }
-        if s.carry.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        if s.carry.starts_with(BOM) {
             s.carry.drain(..3);
         }
         let (mut quoted, mut counts) = (false, [0usize; 3]);
@@ -947,6 +949,12 @@ impl Chunk {
             err,
             ..
         } = self;
+        // csv drops a UTF-8 byte-order mark at the start of its input, but a chunk starts in
+        // the middle of the file (the file's own mark went in `Splitter::new`): a leading
+        // blank line (csv skips it) keeps the bytes as data, wherever the chunk was cut.
+        if raw.starts_with(BOM) {
+            raw.insert(0, b'\n');
+        }
         let run = catch_unwind(AssertUnwindSafe(|| {
             let mut rdr = csv_reader(l.delimiter, &raw[..]);
             let mut stats = Stats::default();
