@@ -22,8 +22,11 @@ use sinergi_core::store::{Enrollment, LocalStore};
 use sinergi_core::{CoreError, Problem};
 use uuid::Uuid;
 
+/// One fuzz target: raw bytes in, a panic on failure.
+pub type Entry = fn(&[u8]);
+
 /// The targets, by the name of their corpus folder.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Entry); 4] = [
     ("sync_request", sync_request),
     ("sync_request_structured", sync_request_structured),
     ("bundle", bundle),
