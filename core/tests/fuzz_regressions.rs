@@ -249,3 +249,27 @@ fn a_body_of_tiny_values_is_refused_before_parsing() {
     let req: SyncRequest = protocol::decode(text.as_bytes(), false).expect("one long string");
     assert_eq!(req.edits.len(), 1);
 }
+
+/// Found by `sync_request_structured`: serde_json's default parser read 3.6662775143630827e146
+/// back as 3.666277514363083e146, so a value could change between device and server. Every
+/// finite number now travels exactly.
+#[test]
+fn numbers_travel_exactly() {
+    for x in [
+        3.6662775143630827e146,
+        8.4,
+        0.1 + 0.2,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        -1.7976931348623155e308,
+        5e-324,
+    ] {
+        let body = protocol::encode(&serde_json::json!({ "weight_kg": x }));
+        let back: serde_json::Value = protocol::decode(&body, true).unwrap();
+        assert_eq!(
+            back["weight_kg"].as_f64().unwrap().to_bits(),
+            x.to_bits(),
+            "{x:e}"
+        );
+    }
+}
