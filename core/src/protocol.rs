@@ -11,6 +11,12 @@ use uuid::Uuid;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest decompressed body either side accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Most JSON values one body may hold (counted as `,` `:` `[` `{` outside strings). A parsed
+/// value takes 32 bytes or more however short its text, so a 600 KB gzip body of `[0,0,0,...]`
+/// (60 MB of JSON) took a gigabyte to decode. Real records count one per 10 bytes or more (a
+/// full 64 MB body of them stays under 6.7 million), so a hostile body costs no more memory
+/// than the largest honest one.
+pub const MAX_BODY_VALUES: usize = 8_000_000;
 /// Most edits in one request; a device with more sends several.
 pub const MAX_EDITS_PER_REQUEST: usize = 20_000;
 /// Default and largest page of changes.
@@ -256,6 +262,14 @@ pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], gzipped: bool) -> Re
         }
         bytes
     };
+    if count_values(json) > MAX_BODY_VALUES {
+        return Err(Problem::new(
+            "body_too_large",
+            None,
+            format!("Isi permintaan berisi lebih dari {MAX_BODY_VALUES} nilai"),
+            format!("Body holds more than {MAX_BODY_VALUES} values"),
+        ));
+    }
     serde_json::from_slice(json).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
@@ -273,4 +287,28 @@ pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], gzipped: bool) -> Re
             ),
         }
     })
+}
+
+/// An upper bound on the values a JSON text holds: one, plus one per `,` `:` `[` `{` outside
+/// strings. One pass, no allocation, before the parser allocates anything.
+fn count_values(json: &[u8]) -> usize {
+    let (mut n, mut in_str, mut escaped) = (1usize, false, false);
+    for &c in json {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_str = false;
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b',' | b':' | b'[' | b'{' => n += 1,
+                _ => {}
+            }
+        }
+    }
+    n
 }

@@ -781,6 +781,8 @@ struct Splitter<R> {
 }
 
 const READ_BLOCK: usize = 1 << 16;
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
 impl<R: Read> Splitter<R> {
     /// Reads the first block, skips a UTF-8 byte-order mark and detects the delimiter from the
@@ -793,22 +795,17 @@ impl<R: Read> Splitter<R> {
             consumed: 0,
             delimiter: b',',
         };
-        while !s.eof && s.carry.len() < READ_BLOCK * 4 && !s.carry.contains(&b'\n') {
-            s.read_more()?;
-        }
-        if s.carry.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            s.carry.drain(..3);
-        }
-        let (mut quoted, mut counts) = (false, [0usize; 3]);
-        for &c in &s.carry {
-            match c {
-                b'"' => quoted = !quoted,
-                b'\n' | b'\r' if !quoted => break,
-                b',' if !quoted => counts[0] += 1,
-                b';' if !quoted => counts[1] += 1,
-                b'\t' if !quoted => counts[2] += 1,
-                _ => {}
+        // Read until the header record is whole (or 4 blocks), so that the delimiter never
+        // depends on how the input arrives.
+        let counts = loop {
+            let (counts, whole) = header_counts(&s.carry[..s.carry.len().min(READ_BLOCK * 4)]);
+            if whole || s.eof || s.carry.len() >= READ_BLOCK * 4 {
+                break counts;
             }
+            s.read_more()?;
+        };
+        if s.carry.starts_with(BOM) {
+            s.carry.drain(..3);
         }
         s.delimiter = if counts[1] > counts[0] && counts[1] >= counts[2] {
             b';'
@@ -886,6 +883,35 @@ impl<R: Read> Splitter<R> {
     }
 }
 
+/// Counts `,` `;` and tab in the header record, outside quotes as csv reads them (a quote opens
+/// only at the start of a field), and tells whether the record ended within `bytes`.
+fn header_counts(bytes: &[u8]) -> ([usize; 3], bool) {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let (mut state, mut counts) = (Scan::StartField, [0usize; 3]);
+    for &c in bytes {
+        state = match (state, c) {
+            (Scan::InQuoted, b'"') => Scan::QuoteInQuoted,
+            (Scan::InQuoted, _) => Scan::InQuoted,
+            (Scan::StartField, b'"') | (Scan::QuoteInQuoted, b'"') => Scan::InQuoted,
+            (_, b'\n' | b'\r') => return (counts, true),
+            (_, b',') => {
+                counts[0] += 1;
+                Scan::StartField
+            }
+            (_, b';') => {
+                counts[1] += 1;
+                Scan::StartField
+            }
+            (_, b'\t') => {
+                counts[2] += 1;
+                Scan::StartField
+            }
+            _ => Scan::InField,
+        };
+    }
+    (counts, false)
+}
+
 /// Scans `raw[from..]` from `state` with `csv-core`'s quoting rules, up to the first `\n`
 /// that ends a record at index `want` or later. Returns the state and the index just after
 /// that `\n`, if found.
@@ -947,6 +973,12 @@ impl Chunk {
             err,
             ..
         } = self;
+        // csv drops a UTF-8 byte-order mark at the start of its input, but a chunk starts in
+        // the middle of the file (the file's own mark went in `Splitter::new`): a leading
+        // blank line (csv skips it) keeps the bytes as data, wherever the chunk was cut.
+        if raw.starts_with(BOM) {
+            raw.insert(0, b'\n');
+        }
         let run = catch_unwind(AssertUnwindSafe(|| {
             let mut rdr = csv_reader(l.delimiter, &raw[..]);
             let mut stats = Stats::default();
