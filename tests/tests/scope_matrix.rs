@@ -506,7 +506,7 @@ fn every_role_target_operation_and_token() {
     };
 
     let mut table = vec![format!(
-        "{:<24} {:<15} {:<10} {:<8} {:<28} {:<28} ok",
+        "{:<24} {:<15} {:<10} {:<8} {:<32} {:<32} ok",
         "role", "target", "operation", "token", "expected", "observed"
     )];
     let mut failures = Vec::new();
@@ -532,7 +532,7 @@ fn every_role_target_operation_and_token() {
                         refused_cells += 1;
                     }
                     let line = format!(
-                        "{:<24} {:<15} {:<10} {:<8} {:<28} {:<28} {}",
+                        "{:<24} {:<15} {:<10} {:<8} {:<32} {:<32} {}",
                         format!("{role:?} {}", dev.user),
                         format!("{target:?}"),
                         format!("{op:?}"),

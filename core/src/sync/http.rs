@@ -142,20 +142,24 @@ fn transport_error(e: reqwest::Error) -> CoreError {
 }
 
 fn tls_problem(e: &(dyn std::error::Error + 'static)) -> Option<Problem> {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        // rustls errors travel inside io::Error (whose `source` skips the inner error).
-        let found = err.downcast_ref::<rustls::Error>().or_else(|| {
-            err.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(r) = found {
-            return Some(classify(r));
-        }
-        cur = err.source();
+    find_rustls(e).map(classify)
+}
+
+/// The rustls error behind a failed request, however deep: hyper and tokio-rustls wrap it in
+/// io::Errors, and io::Error's `source` skips the error it wraps.
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(r) = e.downcast_ref::<rustls::Error>() {
+        return Some(r);
     }
-    None
+    if let Some(inner) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if let Some(r) = find_rustls(inner as &(dyn std::error::Error + 'static)) {
+            return Some(r);
+        }
+    }
+    e.source().and_then(find_rustls)
 }
 
 fn classify(e: &rustls::Error) -> Problem {
