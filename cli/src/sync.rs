@@ -102,7 +102,10 @@ pub fn enroll(store: &mut LocalStore, a: EnrollArgs) -> anyhow::Result<()> {
             sinergi_core::CoreError::invalid(sinergi_core::Problem::new(
                 "invalid_ca_cert",
                 Some("ca_cert"),
-                format!("Berkas sertifikat {} tidak dapat dibaca: {e}", path.display()),
+                format!(
+                    "Berkas sertifikat {} tidak dapat dibaca: {e}",
+                    path.display()
+                ),
                 format!("Cannot read the certificate file {}: {e}", path.display()),
             ))
         })?),

@@ -178,10 +178,7 @@ impl LoginLimiter {
         }
     }
 
-    fn take_back(
-        state: &mut std::collections::HashMap<LimitKey, Window>,
-        key: Option<LimitKey>,
-    ) {
+    fn take_back(state: &mut std::collections::HashMap<LimitKey, Window>, key: Option<LimitKey>) {
         if let Some(w) = key.and_then(|k| state.get_mut(&k)) {
             w.failures = w.failures.saturating_sub(1);
         }
@@ -217,9 +214,14 @@ mod tests {
         for _ in 0..5 {
             assert!(l.attempt("Bidan ", IP, t).is_ok());
         }
-        let retry = l.attempt("bidan", IP, t + Duration::from_secs(10)).unwrap_err();
+        let retry = l
+            .attempt("bidan", IP, t + Duration::from_secs(10))
+            .unwrap_err();
         assert_eq!(retry, Duration::from_secs(50));
-        assert!(l.attempt("kader1", IP, t).is_ok(), "other names are not blocked");
+        assert!(
+            l.attempt("kader1", IP, t).is_ok(),
+            "other names are not blocked"
+        );
         assert!(l.attempt("bidan", IP, t + Duration::from_secs(60)).is_ok());
     }
 

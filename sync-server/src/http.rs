@@ -2,10 +2,10 @@
 //! stable codes. All domain work happens in the store (blocking, off the async threads).
 
 use crate::auth;
+use crate::auth::{LoginLimiter, LoginLimits};
 use crate::error::ServerError;
 use crate::service::Service;
 use axum::body::{to_bytes, Body, Bytes};
-use crate::auth::{LoginLimiter, LoginLimits};
 use axum::extract::{ConnectInfo, FromRef, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

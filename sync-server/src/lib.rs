@@ -93,8 +93,8 @@ pub async fn serve_with(
     opts: ServeOptions,
     ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let app = http::router_with(service, opts.login)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        http::router_with(service, opts.login).into_make_service_with_connect_info::<SocketAddr>();
     let Some(tls) = opts.tls else {
         let listener = tokio::net::TcpListener::bind(opts.bind).await?;
         ready(listener.local_addr()?);

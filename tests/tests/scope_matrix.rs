@@ -329,13 +329,7 @@ fn run_cell(
                 Op::Edit => {
                     let id = w.child[&target].clone();
                     let name = format!("Diubah {label}");
-                    (
-                        "child",
-                        id,
-                        json!({ "name": name }),
-                        "name",
-                        json!(name),
-                    )
+                    ("child", id, json!({ "name": name }), "name", json!(name))
                 }
                 Op::Create => {
                     let name = format!("Baru {label}");
@@ -381,9 +375,7 @@ fn run_cell(
             } else {
                 let refusals = body["refused"].as_array().unwrap();
                 match refusals.first() {
-                    Some(r) => {
-                        Outcome::Refused(r["problem"]["code"].as_str().unwrap().to_string())
-                    }
+                    Some(r) => Outcome::Refused(r["problem"]["code"].as_str().unwrap().to_string()),
                     None if body["acked_through"].as_u64() == Some(seq) => {
                         if w.field(&id, check_field) != want {
                             return Err(format!(
@@ -404,8 +396,7 @@ fn run_cell(
         return Err(format!("{outcome}, but the master copy's records changed"));
     }
     let read = matches!(op, Op::Pull | Op::Report);
-    if (read || matches!(outcome, Outcome::Rejected(..)))
-        && w.store.digest().unwrap() != before_all
+    if (read || matches!(outcome, Outcome::Rejected(..))) && w.store.digest().unwrap() != before_all
     {
         return Err(format!("{outcome}, but the master copy changed"));
     }
@@ -433,7 +424,10 @@ fn every_role_target_operation_and_token() {
     // A second puskesmas on the same server, with its own desa, posyandu and child, and the
     // children every cell reads and writes: made in process before the server starts.
     let (posyandu_c, child, movers) = {
-        let svc = Service::new(open_store(&p.database_spec()).unwrap(), Arc::new(SystemClock));
+        let svc = Service::new(
+            open_store(&p.database_spec()).unwrap(),
+            Arc::new(SystemClock),
+        );
         let other = Uuid::now_v7();
         svc.store
             .server_write(
@@ -454,7 +448,10 @@ fn every_role_target_operation_and_token() {
             Target::OtherPosyandu,
             add_child(&svc, &p.posyandu_b, "Anak B"),
         );
-        child.insert(Target::OtherPuskesmas, add_child(&svc, &posyandu_c, "Anak C"));
+        child.insert(
+            Target::OtherPuskesmas,
+            add_child(&svc, &posyandu_c, "Anak C"),
+        );
         let mut movers = BTreeMap::new();
         for r in ROLES {
             for t in TARGETS {
@@ -523,10 +520,7 @@ fn every_role_target_operation_and_token() {
                         Ok(o) => o.to_string(),
                         Err(e) => format!("HOLE: {e}"),
                     };
-                    if matches!(
-                        want,
-                        Outcome::Sees | Outcome::Report | Outcome::Applied
-                    ) {
+                    if matches!(want, Outcome::Sees | Outcome::Report | Outcome::Applied) {
                         allowed += 1;
                     } else {
                         refused_cells += 1;

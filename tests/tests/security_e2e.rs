@@ -161,8 +161,7 @@ impl Pki {
         let ca_cert = ca.self_signed(&ca_key).unwrap();
         let issuer = Issuer::new(ca, ca_key);
         let mut leaf =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
         leaf.distinguished_name
             .push(DnType::CommonName, "sinergi.puskesmas.uji");
         let leaf_key = KeyPair::generate().unwrap();
@@ -215,7 +214,11 @@ fn https_with_the_puskesmas_certificate() {
         "--tls-key",
         &pki.s("server.key"),
     ]);
-    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
     let url = server.url.clone();
 
     // A device that does not know the puskesmas CA refuses the server: nothing is stored,

@@ -36,7 +36,11 @@ impl HttpTransport {
             .connect_timeout(Duration::from_secs(20))
             .timeout(Duration::from_secs(300));
         if let Some(pem) = ca_pem {
-            if !base.trim_start().to_ascii_lowercase().starts_with("https://") {
+            if !base
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("https://")
+            {
                 return Err(CoreError::invalid(Problem::new(
                     "ca_cert_needs_https",
                     Some("server"),
