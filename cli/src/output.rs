@@ -25,7 +25,7 @@ pub fn fail(e: &anyhow::Error) -> ! {
     std::process::exit(match e.downcast_ref::<CoreError>() {
         Some(CoreError::Invalid(_)) => 2,
         Some(CoreError::NotFound(_)) => 3,
-        Some(CoreError::Network(_)) => 4,
+        Some(CoreError::Network(_) | CoreError::Tls(_)) => 4,
         Some(CoreError::Remote(_)) => 5,
         _ => 1,
     })

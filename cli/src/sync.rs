@@ -22,6 +22,10 @@ pub struct EnrollArgs {
     password_stdin: bool,
     #[arg(long)]
     device_name: String,
+    /// An extra certificate (PEM) to trust for an https:// server: the puskesmas's own CA or
+    /// its server's self-signed certificate. Remembered for every later sync.
+    #[arg(long)]
+    ca_cert: Option<std::path::PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -100,7 +104,21 @@ pub fn enroll(store: &mut LocalStore, a: EnrollArgs) -> anyhow::Result<()> {
         password: password.trim_end_matches(['\n', '\r']).to_string(),
         device_name: a.device_name,
     };
-    let transport = HttpTransport::new(&a.server)?;
+    let ca = match &a.ca_cert {
+        None => None,
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            sinergi_core::CoreError::invalid(sinergi_core::Problem::new(
+                "invalid_ca_cert",
+                Some("ca_cert"),
+                format!(
+                    "Berkas sertifikat {} tidak dapat dibaca: {e}",
+                    path.display()
+                ),
+                format!("Cannot read the certificate file {}: {e}", path.display()),
+            ))
+        })?),
+    };
+    let transport = HttpTransport::with_ca(&a.server, ca.as_deref())?;
     let (bar, mut tick) = progress_bar(a.json);
     let (e, report) = core_sync::enroll(store, &transport, &a.server, &req, &mut tick)?;
     bar.finish_and_clear();
@@ -127,8 +145,7 @@ pub fn enroll(store: &mut LocalStore, a: EnrollArgs) -> anyhow::Result<()> {
 }
 
 pub fn sync(store: &mut LocalStore, a: SyncArgs) -> anyhow::Result<()> {
-    let e = store.require_enrollment()?;
-    let transport = HttpTransport::new(&e.server_url)?;
+    let transport = HttpTransport::for_store(store)?;
     let opts = SyncOptions {
         page_limit: a.page_size,
         max_requests: a.max_requests,

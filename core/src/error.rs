@@ -42,6 +42,10 @@ pub enum CoreError {
     Remote(Problem),
     #[error("network: server tidak dapat dihubungi: {0}")]
     Network(String),
+    /// The server was reached but its HTTPS certificate is not to be trusted (or TLS failed):
+    /// `tls_untrusted`, `tls_wrong_name`, `tls_expired`, `tls_error`.
+    #[error("{}", .0.message)]
+    Tls(Problem),
     #[error("store: {0}")]
     Store(#[from] rusqlite::Error),
     #[error("migration: {0}")]
@@ -61,6 +65,7 @@ impl CoreError {
             CoreError::NotEnrolled => "not_enrolled",
             CoreError::Remote(p) => &p.code,
             CoreError::Network(_) => "network",
+            CoreError::Tls(p) => &p.code,
             CoreError::Store(_) | CoreError::Migration(_) => "store",
             CoreError::Io(_) => "io",
             CoreError::BadData(_) => "bad_data",

@@ -163,6 +163,8 @@ fn write_seed_corpus() {
         server_clock_ms: entry::NOW_MS + 1_000,
         clock_offset_ms: 1_000,
         clock_warning: false,
+        digest: None,
+        repair: None,
     };
     let reply = protocol::encode(&Bundle::Reply {
         device_id: entry::DEVICE_ID,

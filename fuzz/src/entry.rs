@@ -269,6 +269,8 @@ impl FuzzRequest {
             edits,
             page_limit: self.page_limit,
             bundle: self.bundle,
+            want_digest: false,
+            repair: None,
         }
     }
 }
@@ -365,6 +367,8 @@ pub fn make_device(dir: &Path) -> LocalStore {
         server_clock_ms: NOW_MS,
         clock_offset_ms: 0,
         clock_warning: false,
+        digest: None,
+        repair: None,
     };
     store.apply_response(&first).expect("first pull");
     let siti = store

@@ -457,8 +457,8 @@ pub async fn sync_now(
     state: State<'_, AppState>,
 ) -> AppResult<SyncReportDto> {
     with_store(&state, move |s| {
-        let e = s.require_enrollment()?;
-        let transport = HttpTransport::new(&e.server_url)?;
+        // Trusts the CA the device was enrolled with, if any.
+        let transport = HttpTransport::for_store(s)?;
         let mut progress = |r: &core_sync::SyncReport| {
             let _ = app.emit("sync-progress", SyncReportDto::from(r));
         };

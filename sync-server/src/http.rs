@@ -2,10 +2,11 @@
 //! stable codes. All domain work happens in the store (blocking, off the async threads).
 
 use crate::auth;
+use crate::auth::{LoginLimiter, LoginLimits};
 use crate::error::ServerError;
 use crate::service::Service;
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{Query, Request, State};
+use axum::extract::{ConnectInfo, FromRef, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +15,9 @@ use sinergi_core::protocol::{self, EnrollRequest, ErrorBody, SyncRequest};
 use sinergi_core::report::Level;
 use sinergi_core::Problem;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Largest body on the wire (compressed); the decompressed limit is `MAX_BODY_BYTES`.
 pub const MAX_WIRE_BYTES: usize = 16 * 1024 * 1024;
@@ -42,7 +45,40 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ServerError::Data(e.to_string()))
 }
 
+/// What the handlers share: the service, and the gate in front of password checks.
+#[derive(Clone)]
+pub struct AppState {
+    service: Arc<Service>,
+    login: Arc<LoginGate>,
+}
+
+/// Failed logins are limited before any password is hashed, and at most a few argon2
+/// verifications (19 MiB and tens of ms each) run at once; the rest wait their turn.
+struct LoginGate {
+    limiter: LoginLimiter,
+    hashing: tokio::sync::Semaphore,
+}
+
+impl FromRef<AppState> for Arc<Service> {
+    fn from_ref(s: &AppState) -> Self {
+        s.service.clone()
+    }
+}
+
+/// The router with the default login limits.
 pub fn router(service: Arc<Service>) -> Router {
+    router_with(service, LoginLimits::default())
+}
+
+pub fn router_with(service: Arc<Service>, limits: LoginLimits) -> Router {
+    let hashers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let state = AppState {
+        service,
+        login: Arc::new(LoginGate {
+            limiter: LoginLimiter::new(limits),
+            hashing: tokio::sync::Semaphore::new(hashers),
+        }),
+    };
     Router::new()
         .route("/api/v1/health", get(|| async { "ok" }))
         .route("/api/v1/enroll", post(enroll))
@@ -56,7 +92,7 @@ pub fn router(service: Arc<Service>) -> Router {
                 "Unknown address".into(),
             ))
         })
-        .with_state(service)
+        .with_state(state)
 }
 
 pub fn error_response(e: ServerError) -> Response {
@@ -124,21 +160,53 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
     Ok((parts.headers, msg))
 }
 
-async fn enroll(State(svc): State<Arc<Service>>, req: Request) -> Response {
+async fn enroll(State(st): State<AppState>, req: Request) -> Response {
+    // The peer address, when the server was started with connect info (it always is by `serve`).
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let result = async {
         let (headers, body): (_, EnrollRequest) = read_body(req).await?;
-        let resp = blocking(move || {
+        let limiter = &st.login.limiter;
+        if let Err(retry) = limiter.attempt(&body.user, ip, Instant::now()) {
+            return Ok(too_many_attempts(retry));
+        }
+        let _permit = st.login.hashing.acquire().await;
+        let svc = st.service.clone();
+        let user = body.user.clone();
+        let done = blocking(move || {
             let r = svc.enroll(&body);
             // Give argon2's 19 MiB back to the system now: the allocator would otherwise keep it
             // on this (then idle) thread, and a morning of logins would stay resident.
             unsafe { libmimalloc_sys::mi_collect(true) };
             r
         })
-        .await??;
-        Ok::<_, ServerError>(json_response(&headers, &resp))
+        .await
+        .and_then(|r| r);
+        match &done {
+            Ok(_) => limiter.succeeded(&user, ip),
+            Err(e) if e.problem().code == "bad_credentials" => {}
+            Err(_) => limiter.not_a_failure(&user, ip),
+        }
+        Ok::<_, ServerError>(json_response(&headers, &done?))
     }
     .await;
     result.unwrap_or_else(error_response)
+}
+
+/// `429 too_many_attempts` with `Retry-After` in whole seconds.
+fn too_many_attempts(retry: std::time::Duration) -> Response {
+    let secs = retry.as_secs() + u64::from(retry.subsec_nanos() > 0);
+    let mut resp = error_response(ServerError::bad_request(
+        429,
+        "too_many_attempts",
+        format!("Terlalu banyak percobaan masuk yang gagal; coba lagi dalam {secs} detik"),
+        format!("Too many failed login attempts; try again in {secs} seconds"),
+    ));
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    resp
 }
 
 fn bearer_hash(headers: &HeaderMap) -> Result<String, ServerError> {

@@ -109,6 +109,21 @@ enum Cmd {
         /// Seed the demo puskesmas first if the store is empty.
         #[arg(long)]
         demo: bool,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Failed logins per user name within the window before `429 too_many_attempts`.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        login_max_failures: u32,
+        /// Failed logins per client address (over all user names) within the window.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        login_max_failures_per_ip: u32,
+        /// The window, in seconds, counted from a user's or address's first failure.
+        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+        login_window_secs: u64,
     },
     /// Print a digest of the whole master copy.
     Digest,
@@ -553,7 +568,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Cmd::Digest => println!("{}", svc.store.digest().map_err(explain)?),
         Cmd::MigrateStore { .. } => unreachable!("handled above"),
-        Cmd::Serve { bind, demo } => {
+        Cmd::Serve {
+            bind,
+            demo,
+            tls_cert,
+            tls_key,
+            login_max_failures,
+            login_max_failures_per_ip,
+            login_window_secs,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    // Check the files now, so a bad certificate stops the server before it says
+                    // it is listening.
+                    sinergi_server::tls_config(&cert, &key)
+                        .map_err(|e| anyhow::anyhow!("{e} [tls_config]"))?;
+                    Some(sinergi_server::TlsFiles { cert, key })
+                }
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            let opts = sinergi_server::ServeOptions {
+                bind,
+                tls,
+                login: sinergi_server::auth::LoginLimits {
+                    max_failures_per_user: login_max_failures,
+                    max_failures_per_ip: login_max_failures_per_ip,
+                    window: std::time::Duration::from_secs(login_window_secs),
+                },
+            };
             if demo {
                 if let Some(s) = sinergi_server::demo::seed(&svc, today).map_err(explain)? {
                     println!(
@@ -571,8 +614,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             // The service (and its PostgreSQL connections, whose blocking client must not be
             // dropped inside the async runtime) is dropped here, after the runtime.
             let svc = Arc::new(svc);
-            let served = rt.block_on(sinergi_server::serve(svc.clone(), bind, |addr| {
-                println!("sinergi-server mendengarkan di http://{addr}");
+            let served = rt.block_on(sinergi_server::serve_with(svc.clone(), opts, |addr| {
+                println!("sinergi-server mendengarkan di {scheme}://{addr}");
             }));
             drop(rt);
             drop(svc);

@@ -191,6 +191,16 @@ impl Puskesmas {
     pub fn start(&self) -> Server {
         Server::start_with(self.dir.path(), self.database.clone(), free_port())
     }
+
+    /// Start with extra `serve` arguments (e.g. `--tls-cert`, `--login-max-failures`).
+    pub fn start_args(&self, args: &[&str]) -> Server {
+        Server::start_with_args(
+            self.dir.path(),
+            self.database.clone(),
+            free_port(),
+            args.iter().map(|a| a.to_string()).collect(),
+        )
+    }
 }
 
 impl Default for Puskesmas {
@@ -206,6 +216,7 @@ pub struct Server {
     pub url: String,
     dir: PathBuf,
     database: Option<String>,
+    args: Vec<String>,
 }
 
 impl Server {
@@ -216,6 +227,17 @@ impl Server {
 
     /// Serve the store `database` names (None: the SQLite store in `dir`).
     pub fn start_with(dir: &Path, database: Option<String>, port: u16) -> Server {
+        Server::start_with_args(dir, database, port, Vec::new())
+    }
+
+    /// The same with extra `serve` arguments; `url` is the address the server announces
+    /// (`https://` when it serves TLS).
+    pub fn start_with_args(
+        dir: &Path,
+        database: Option<String>,
+        port: u16,
+        args: Vec<String>,
+    ) -> Server {
         let mut cmd = Command::new(bin("sinergi-server"));
         cmd.arg("--data-dir").arg(dir);
         if let Some(db) = &database {
@@ -223,6 +245,7 @@ impl Server {
         }
         let mut child = cmd
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -235,12 +258,18 @@ impl Server {
             line.contains("mendengarkan"),
             "server did not start: {line}"
         );
+        let url = line
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .replace("0.0.0.0", "127.0.0.1");
         Server {
             child,
             port,
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             dir: dir.to_path_buf(),
             database,
+            args,
         }
     }
 
@@ -281,7 +310,12 @@ impl Server {
     /// Start again on the same port and data.
     pub fn restart(&mut self) {
         self.stop();
-        *self = Server::start_with(&self.dir.clone(), self.database.clone(), self.port);
+        *self = Server::start_with_args(
+            &self.dir.clone(),
+            self.database.clone(),
+            self.port,
+            self.args.clone(),
+        );
     }
 
     pub fn health(&self) -> bool {

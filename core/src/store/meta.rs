@@ -76,6 +76,23 @@ impl LocalStore {
         Ok(())
     }
 
+    /// The extra certificate (PEM) this device trusts for its server, given at enrollment.
+    pub fn server_ca(&self) -> Result<Option<String>> {
+        get(&self.conn, "server_ca_pem")
+    }
+
+    pub fn set_server_ca(&self, pem: Option<&str>) -> Result<()> {
+        match pem {
+            Some(p) => set(&self.conn, "server_ca_pem", p),
+            None => {
+                self.conn
+                    .prepare_cached("DELETE FROM meta WHERE key = 'server_ca_pem'")?
+                    .execute([])?;
+                Ok(())
+            }
+        }
+    }
+
     pub fn sync_state(&self) -> Result<SyncState> {
         let c = &self.conn;
         Ok(SyncState {

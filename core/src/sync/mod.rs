@@ -20,6 +20,10 @@ use std::path::Path;
 pub trait Transport {
     fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse>;
     fn exchange(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse>;
+    /// An extra certificate (PEM) this transport trusts, which enrolling remembers for later syncs.
+    fn trusted_ca_pem(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What a sync did, as the CLI and the app report it.
@@ -93,6 +97,9 @@ pub fn enroll(
         puskesmas_id: r.puskesmas_id,
         posyandu_id: r.posyandu_id,
     };
+    // The certificate first: a crash in between leaves no enrollment, and enrolling again
+    // replaces it.
+    store.set_server_ca(transport.trusted_ca_pem().as_deref())?;
     store.set_enrollment(&e)?;
     let report = sync(store, transport, &SyncOptions::default(), progress)?;
     Ok((e, report))
