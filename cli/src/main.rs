@@ -7,9 +7,11 @@ mod report;
 mod sync;
 
 use clap::{Parser, Subcommand};
-use sinergi_core::hlc::OffsetClock;
+use sinergi_core::hlc::{Clock, OffsetClock, SystemClock};
 use sinergi_core::store::LocalStore;
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -68,10 +70,30 @@ enum Cmd {
         #[command(subcommand)]
         cmd: sync::BundleCmd,
     },
+    /// Encrypt this device's store under a PIN, or change the PIN.
+    Pin {
+        #[command(subcommand)]
+        cmd: PinCmd,
+    },
     /// WHO z-scores and Permenkes categories: a CSV file (batch) or one child (assess).
     Growth {
         #[command(subcommand)]
         cmd: growth::GrowthCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum PinCmd {
+    /// Set the PIN: encrypts a plain store, or changes the PIN of an encrypted one (its current
+    /// PIN in SINERGI_PIN). The new PIN is read from standard input.
+    Set {
+        #[arg(long, required = true)]
+        new_pin_stdin: bool,
+    },
+    /// Whether the store is encrypted.
+    Status {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -88,15 +110,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return growth::run(cmd);
     }
     // A device with a wrong clock, for drills and tests: the merge must not trust device time.
-    let mut store = match std::env::var("SINERGI_CLOCK_OFFSET_MS") {
-        Ok(v) => {
-            let offset: i64 = v
-                .parse()
-                .map_err(|_| anyhow::anyhow!("SINERGI_CLOCK_OFFSET_MS must be a number of ms"))?;
-            LocalStore::open_with_clock(&cli.data_dir, std::sync::Arc::new(OffsetClock(offset)))?
-        }
-        Err(_) => LocalStore::open(&cli.data_dir)?,
+    let clock: Arc<dyn Clock> = match std::env::var("SINERGI_CLOCK_OFFSET_MS") {
+        Ok(v) => Arc::new(OffsetClock(v.parse().map_err(|_| {
+            anyhow::anyhow!("SINERGI_CLOCK_OFFSET_MS must be a number of ms")
+        })?)),
+        Err(_) => Arc::new(SystemClock),
     };
+    // The PIN of an encrypted store (or of a new one, which is then created encrypted).
+    let pin = std::env::var("SINERGI_PIN").ok().filter(|p| !p.is_empty());
+    if let Cmd::Pin {
+        cmd: PinCmd::Set { .. },
+    } = cli.cmd
+    {
+        return set_pin(&cli.data_dir, pin.as_deref(), clock);
+    }
+    let mut store = LocalStore::open_with_pin(&cli.data_dir, pin.as_deref(), clock)?;
     match cli.cmd {
         Cmd::Enroll(a) => sync::enroll(&mut store, a),
         Cmd::Child { cmd } => records::child(&mut store, cmd),
@@ -108,6 +136,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Status { json } => sync::status(&store, json),
         Cmd::Bundle { cmd } => sync::bundle(&mut store, cmd),
         Cmd::Report(a) => report::run(&store, a),
-        Cmd::Growth { .. } => unreachable!("handled before the store is opened"),
+        Cmd::Pin {
+            cmd: PinCmd::Status { json },
+        } => {
+            let encrypted = store.is_encrypted();
+            if json {
+                output::json(&serde_json::json!({ "encrypted": encrypted }))
+            } else {
+                println!("{}", if encrypted { "terenkripsi (PIN)" } else { "tidak terenkripsi" });
+                Ok(())
+            }
+        }
+        Cmd::Growth { .. } | Cmd::Pin { .. } => unreachable!("handled before the store is opened"),
     }
+}
+
+/// `pin set`: the current PIN (if any) from SINERGI_PIN, the new one from stdin.
+fn set_pin(dir: &Path, current: Option<&str>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let mut new = String::new();
+    std::io::stdin().read_to_string(&mut new)?;
+    let new = new.trim_end_matches(['\n', '\r']);
+    // Open plain (or unlocked by the current PIN), then set: a plain store is encrypted.
+    let mut store = LocalStore::open_with_pin(dir, current, clock)?;
+    store.set_pin(current, new)?;
+    println!("PIN disimpan; data perangkat terenkripsi");
+    Ok(())
 }

@@ -337,6 +337,8 @@ impl Drop for Server {
 pub struct Client {
     pub dir: TempDir,
     pub clock_offset_ms: i64,
+    /// The PIN of an encrypted store (`SINERGI_PIN`), if this device has one.
+    pub pin: Option<String>,
 }
 
 impl Client {
@@ -344,6 +346,15 @@ impl Client {
         Client {
             dir: tempfile::tempdir().unwrap(),
             clock_offset_ms: 0,
+            pin: None,
+        }
+    }
+
+    /// A device whose store is encrypted under `pin` from its first command on.
+    pub fn with_pin(pin: &str) -> Self {
+        Client {
+            pin: Some(pin.to_string()),
+            ..Self::new()
         }
     }
 
@@ -351,6 +362,7 @@ impl Client {
         Client {
             dir: tempfile::tempdir().unwrap(),
             clock_offset_ms: ms,
+            pin: None,
         }
     }
 
@@ -364,6 +376,9 @@ impl Client {
         if self.clock_offset_ms != 0 {
             cmd.env("SINERGI_CLOCK_OFFSET_MS", self.clock_offset_ms.to_string());
         }
+        if let Some(pin) = &self.pin {
+            cmd.env("SINERGI_PIN", pin);
+        }
         run_with_stdin(cmd, stdin)
     }
 
@@ -374,6 +389,9 @@ impl Client {
         cmd.arg("--data-dir").arg(self.dir.path()).args(args);
         if self.clock_offset_ms != 0 {
             cmd.env("SINERGI_CLOCK_OFFSET_MS", self.clock_offset_ms.to_string());
+        }
+        if let Some(pin) = &self.pin {
+            cmd.env("SINERGI_PIN", pin);
         }
         cmd.envs(env.iter().copied())
             .stdin(Stdio::piped())
@@ -452,7 +470,12 @@ impl Client {
 
     /// The device's enrollment token (tests that speak raw HTTP use it).
     pub fn token(&self) -> String {
-        let store = sinergi_core::store::LocalStore::open(self.dir.path()).unwrap();
+        let store = sinergi_core::store::LocalStore::open_with_pin(
+            self.dir.path(),
+            self.pin.as_deref(),
+            std::sync::Arc::new(sinergi_core::hlc::SystemClock),
+        )
+        .unwrap();
         store.require_enrollment().unwrap().token
     }
 

@@ -4,6 +4,7 @@
 mod apply;
 mod assess;
 mod edit;
+pub mod keyfile;
 mod meta;
 mod review;
 mod schema;
@@ -18,13 +19,15 @@ use crate::hlc::{Clock, SystemClock};
 use crate::model::{Fields, Kind, Lookup};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
 
 pub struct LocalStore {
     conn: Connection,
     clock: Arc<dyn Clock>,
+    dir: PathBuf,
+    encrypted: bool,
 }
 
 /// A record as the device holds it.
@@ -67,8 +70,11 @@ pub(crate) fn pause_before_commit() {
     }
 }
 
-pub(crate) fn open_conn(path: &Path) -> Result<Connection> {
+pub(crate) fn open_conn(path: &Path, key: Option<&keyfile::DbKey>) -> Result<Connection> {
     let mut conn = Connection::open(path)?;
+    if let Some(key) = key {
+        keyfile::apply_key(&conn, key)?;
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -78,15 +84,67 @@ pub(crate) fn open_conn(path: &Path) -> Result<Connection> {
 }
 
 impl LocalStore {
-    /// Open (creating if needed) the store in `dir` (file `sinergi.db`).
+    /// Open (creating if needed) the plain store in `dir` (file `sinergi.db`). An encrypted
+    /// store needs its PIN: see [`LocalStore::open_with_pin`].
     pub fn open(dir: &Path) -> Result<Self> {
-        Self::open_with_clock(dir, Arc::new(SystemClock))
+        Self::open_with_pin(dir, None, Arc::new(SystemClock))
     }
 
     pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        Self::open_with_pin(dir, None, clock)
+    }
+
+    /// Open the store in `dir`. An encrypted store (one with `key.json`) opens only with its
+    /// PIN (`pin_required`, `wrong_pin`). A new store is created encrypted when a PIN is given;
+    /// an existing plain store given a PIN is encrypted under it first.
+    pub fn open_with_pin(dir: &Path, pin: Option<&str>, clock: Arc<dyn Clock>) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let conn = open_conn(&dir.join("sinergi.db"))?;
-        Ok(LocalStore { conn, clock })
+        keyfile::recover(dir)?;
+        let path = dir.join(keyfile::DB_FILE);
+        let key = if keyfile::is_encrypted(dir) {
+            Some(keyfile::unlock(dir, pin.ok_or_else(keyfile::pin_required)?)?)
+        } else if let Some(pin) = pin {
+            keyfile::check_pin(pin)?;
+            if path.exists() {
+                let mut store = Self::open_with_pin(dir, None, clock)?;
+                store.set_pin(None, pin)?;
+                return Ok(store);
+            }
+            let key = keyfile::new_key()?;
+            keyfile::write_key(dir, &key, pin)?;
+            Some(key)
+        } else {
+            None
+        };
+        let conn = open_conn(&path, key.as_ref())?;
+        Ok(LocalStore {
+            conn,
+            clock,
+            dir: dir.to_path_buf(),
+            encrypted: key.is_some(),
+        })
+    }
+
+    /// Whether the store's file is encrypted (SQLCipher, key unlocked by a PIN).
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
+    }
+
+    /// Set the PIN. A plain store is encrypted under it; an encrypted one needs its current
+    /// PIN, and only the key file changes.
+    pub fn set_pin(&mut self, current: Option<&str>, new: &str) -> Result<()> {
+        keyfile::check_pin(new)?;
+        if self.encrypted {
+            let key = keyfile::unlock(&self.dir, current.ok_or_else(keyfile::pin_required)?)?;
+            return keyfile::write_key(&self.dir, &key, new);
+        }
+        let key = keyfile::encrypt_plain(&self.dir, new)?;
+        // Close the plain connection before its file is replaced.
+        drop(std::mem::replace(&mut self.conn, Connection::open_in_memory()?));
+        keyfile::finish_encrypt(&self.dir)?;
+        self.conn = open_conn(&self.dir.join(keyfile::DB_FILE), Some(&key))?;
+        self.encrypted = true;
+        Ok(())
     }
 
     pub fn clock(&self) -> &dyn Clock {
