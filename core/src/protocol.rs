@@ -685,11 +685,28 @@ mod tests {
 
     #[test]
     fn own_runs_join_consecutive_pairs() {
-        let runs = OwnRun::runs([(1, 10), (2, 11), (3, 12), (5, 13), (6, 15), (7, 16)]);
+        let p = Some(Uuid::from_u128(7));
+        let runs = OwnRun::runs([
+            (1, 10, p),
+            (2, 11, p),
+            (3, 12, p),
+            (4, 13, None),
+            (6, 14, None),
+            (7, 16, None),
+            (8, 17, None),
+        ]);
         assert_eq!(
             runs,
-            vec![OwnRun(1, 10, 3), OwnRun(5, 13, 1), OwnRun(6, 15, 2)]
+            vec![
+                OwnRun(1, 10, 3, p),
+                OwnRun(4, 13, 1, None),
+                OwnRun(6, 14, 1, None),
+                OwnRun(7, 16, 2, None)
+            ]
         );
-        assert_eq!(serde_json::to_string(&runs[0]).unwrap(), "[1,10,3]");
+        assert_eq!(
+            serde_json::to_string(&runs[0]).unwrap(),
+            r#"[1,10,3,"00000000-0000-0000-0000-000000000007"]"#
+        );
     }
 }

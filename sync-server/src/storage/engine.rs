@@ -154,11 +154,7 @@ pub fn apply_request(
 /// The confirmation carries the record's posyandu, as the change would have. The page's cursor
 /// is unchanged, so no one else's change is ever skipped. Anything that does
 /// not qualify travels as before (a retried request after a lost answer, for instance).
-pub fn confirm_own(
-    req: &SyncRequest,
-    applied: &Applied,
-    page: &mut Page,
-) -> Vec<OwnRun> {
+pub fn confirm_own(req: &SyncRequest, applied: &Applied, page: &mut Page) -> Vec<OwnRun> {
     // A device of protocol 1 does not read confirmations: it is sent everything.
     if req.protocol < 2 || applied.own.is_empty() || page.changes.is_empty() {
         return Vec::new();
