@@ -165,6 +165,7 @@ fn write_seed_corpus() {
         clock_warning: false,
         digest: None,
         repair: None,
+        own: Vec::new(),
     };
     let reply = protocol::encode(&Bundle::Reply {
         device_id: entry::DEVICE_ID,

@@ -323,6 +323,7 @@ fn response(acked: u64, refused: Vec<Refusal>, changes: Vec<Change>, cursor: i64
         clock_warning: false,
         digest: None,
         repair: None,
+        own: Vec::new(),
     }
 }
 

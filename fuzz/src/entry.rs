@@ -369,6 +369,7 @@ pub fn make_device(dir: &Path) -> LocalStore {
         clock_warning: false,
         digest: None,
         repair: None,
+        own: Vec::new(),
     };
     store.apply_response(&first).expect("first pull");
     let siti = store

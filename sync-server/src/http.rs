@@ -1,5 +1,6 @@
-//! The HTTP front: enrollment and the one sync exchange, gzip JSON in and out, JSON errors with
-//! stable codes. All domain work happens in the store (blocking, off the async threads).
+//! The HTTP front: enrollment and the one sync exchange, compressed JSON in (brotli or gzip)
+//! and gzip JSON out, JSON errors with stable codes. All domain work happens in the store
+//! (blocking, off the async threads).
 
 use crate::auth;
 use crate::auth::{LoginLimiter, LoginLimits};
@@ -122,7 +123,7 @@ fn json_response<T: serde::Serialize>(headers: &HeaderMap, msg: &T) -> Response 
     resp
 }
 
-/// Read and decode a body: size limits, gzip or identity, JSON with the right shape.
+/// Read and decode a body: size limits, brotli, gzip or identity, JSON with the right shape.
 async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
     req: Request,
 ) -> Result<(HeaderMap, T), ServerError> {
@@ -130,24 +131,23 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
     let bytes: Bytes = to_bytes(body, MAX_WIRE_BYTES)
         .await
         .map_err(|_| ServerError::Request(413, protocol::too_large(MAX_WIRE_BYTES)))?;
-    let gzipped = match parts
+    let encoding = match parts
         .headers
         .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str())
+        .map(|v| v.to_str().ok().and_then(protocol::Encoding::parse))
     {
-        None => false,
-        Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") => true,
-        Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => false,
-        Some(_) => {
+        None => protocol::Encoding::Identity,
+        Some(Some(e)) => e,
+        Some(None) => {
             return Err(ServerError::bad_request(
                 415,
                 "unsupported_encoding",
-                "Kompresi isi permintaan tidak didukung (pakai gzip)".into(),
-                "Unsupported content encoding (use gzip)".into(),
+                "Kompresi isi permintaan tidak didukung (pakai br atau gzip)".into(),
+                "Unsupported content encoding (use br or gzip)".into(),
             ))
         }
     };
-    let msg = blocking(move || protocol::decode::<T>(&bytes, gzipped))
+    let msg = blocking(move || protocol::decode_with::<T>(&bytes, encoding))
         .await?
         .map_err(|p: Problem| {
             let status = match p.code.as_str() {

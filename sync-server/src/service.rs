@@ -9,7 +9,7 @@ use sinergi_core::hlc::Clock;
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{
     Bundle, EnrollRequest, EnrollResponse, Role, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST,
-    PROTOCOL_VERSION,
+    MIN_PROTOCOL_VERSION, PROTOCOL_VERSION,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -115,7 +115,7 @@ impl Service {
 
     /// Check the shape of a request before anything is applied: all or nothing.
     fn check_request(who: &Principal, req: &SyncRequest) -> Result<()> {
-        if req.protocol != PROTOCOL_VERSION {
+        if !(MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&req.protocol) {
             return Err(bad(
                 422,
                 "unsupported_protocol",

@@ -435,8 +435,9 @@ impl SimTransport<'_> {
             );
             if let Ok(r) = &out {
                 eprintln!(
-                    "    < acked {} changes {:?} exits {:?} cursor {} repair {:?}",
+                    "    < acked {} own {:?} changes {:?} exits {:?} cursor {} repair {:?}",
                     r.acked_through,
+                    r.own,
                     r.changes
                         .iter()
                         .map(|c| (c.seq, c.id, &c.fields))

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sinergi_core::hlc::{Clock, ManualClock};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{
-    Edit, EnrollRequest, Role, SyncRequest, SyncResponse, MAX_PAGE, PROTOCOL_VERSION,
+    Edit, EnrollRequest, OwnRun, Role, SyncRequest, SyncResponse, MAX_PAGE, PROTOCOL_VERSION,
 };
 use sinergi_server::auth::token_hash;
 use sinergi_server::service::Service;
@@ -171,7 +171,7 @@ impl Story {
     fn send(&self, dev: &mut Dev, req: &SyncRequest) -> SyncResponse {
         self.clock.advance(1_000);
         let r = self.svc.sync(&dev.hash, req).unwrap();
-        apply(dev, &r);
+        apply(dev, &r, req);
         r
     }
 
@@ -199,7 +199,26 @@ impl Story {
     }
 }
 
-fn apply(dev: &mut Dev, r: &SyncResponse) {
+/// Apply a response as a device does: own writes the server confirmed become what the device
+/// had with its acknowledged edits on top (the server checked that this is what it holds), then
+/// the page.
+fn apply(dev: &mut Dev, r: &SyncResponse, req: &SyncRequest) {
+    for &OwnRun(first, _, count, _) in &r.own {
+        for d in first..first + u64::from(count) {
+            let e = req.edits.iter().find(|e| e.device_seq == d).unwrap();
+            let mut fields = dev.held.get(&e.id).map(|h| h.1.clone()).unwrap_or_default();
+            for o in req.edits.iter().filter(|o| o.id == e.id) {
+                for (k, v) in &o.fields {
+                    if v.is_null() {
+                        fields.remove(k);
+                    } else {
+                        fields.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            dev.held.insert(e.id, (e.kind, fields));
+        }
+    }
     for c in &r.changes {
         assert!(c.seq > dev.cursor, "a change at or below the cursor");
         dev.held.insert(c.id, (c.kind, c.fields.clone()));
@@ -313,7 +332,7 @@ fn story(store: Box<dyn MasterStore>) -> Service {
         digest,
         "a retry changed the store"
     );
-    apply(&mut a, &again);
+    apply(&mut a, &again, &req);
 
     // A move by the bidan: the child (with its measurement) leaves A and arrives in B.
     let m = s.edit(

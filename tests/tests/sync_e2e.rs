@@ -761,10 +761,44 @@ fn malformed_oversized_and_invalid_bodies_get_a_specific_4xx() {
         (
             "unsupported encoding",
             Some(&token),
-            Some("br"),
+            Some("zstd"),
             req(vec![good_edit(1)]),
             415,
             "unsupported_encoding",
+        ),
+        (
+            "bad brotli",
+            Some(&token),
+            Some("br"),
+            b"\x1f\x8b\x08garbage".to_vec(),
+            400,
+            "malformed_body",
+        ),
+        (
+            "truncated brotli",
+            Some(&token),
+            Some("br"),
+            {
+                let b = sinergi_core::protocol::brotli(&req(vec![good_edit(1)]));
+                b[..b.len() / 2].to_vec()
+            },
+            400,
+            "malformed_body",
+        ),
+        (
+            "edit table with a row longer than its shape",
+            Some(&token),
+            Some("br"),
+            sinergi_core::protocol::brotli(
+                &serde_json::to_vec(&serde_json::json!({
+                    "protocol": 2, "device_id": dev, "device_clock_ms": 0, "cursor": 0,
+                    "edits": {"shapes": [["child", "has_kms"]],
+                              "rows": [[0, 1, uuid::Uuid::now_v7(), 0, 0, true, "extra"]]}
+                }))
+                .unwrap(),
+            ),
+            422,
+            "invalid_request",
         ),
         (
             "too large",
@@ -779,6 +813,14 @@ fn malformed_oversized_and_invalid_bodies_get_a_specific_4xx() {
             Some(&token),
             Some("gzip"),
             sinergi_core::protocol::gzip(&vec![b' '; 65 * 1024 * 1024]),
+            413,
+            "body_too_large",
+        ),
+        (
+            "brotli bomb",
+            Some(&token),
+            Some("br"),
+            sinergi_core::protocol::brotli(&vec![b' '; 65 * 1024 * 1024]),
             413,
             "body_too_large",
         ),

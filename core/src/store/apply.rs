@@ -6,7 +6,8 @@ use super::{meta, LocalStore};
 use crate::error::Result;
 use crate::model::Fields;
 use crate::protocol::{
-    Change, Edit, Repair, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST, PROTOCOL_VERSION,
+    Change, Edit, OwnRun, Repair, SyncRequest, SyncResponse, MAX_EDITS_PER_REQUEST,
+    PROTOCOL_VERSION,
 };
 use crate::sync::digest::{bucket_of, bucket_suffix, ScopeDigest};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -23,6 +24,8 @@ pub struct Applied {
     pub refused: u64,
     pub pulled: u64,
     pub removed: u64,
+    /// Records whose version the server confirmed instead of sending it (own writes).
+    pub confirmed: u64,
     /// The response carried the server's digest of this device's scope and it was compared.
     pub checked: bool,
     /// ... and it differed from the replica's: the next request asks for a repair.
@@ -101,6 +104,13 @@ impl LocalStore {
                 applied.refused += 1;
             }
         }
+        // Own writes the server confirmed instead of sending them back, as the changes they
+        // stand for: built before the acknowledged edits leave the outbox, applied in server
+        // order with the rest of the page.
+        let mut own = Vec::new();
+        for run in &resp.own {
+            own_versions(&tx, run, resp.acked_through, &mut own)?;
+        }
         applied.acknowledged = tx.execute(
             "DELETE FROM outbox WHERE device_seq <= ?1",
             [resp.acked_through as i64],
@@ -113,39 +123,45 @@ impl LocalStore {
             meta::set(&tx, "diverged", "0")?;
         }
         // Changes and exits in server order: a record that left and came back ends up present.
-        let mut order: Vec<(i64, Option<usize>, Option<usize>)> = resp
+        enum Item<'a> {
+            Change(&'a Change),
+            Own(&'a Change),
+            Exit(&'a crate::protocol::Exit),
+        }
+        let mut order: Vec<(i64, Item)> = resp
             .changes
             .iter()
-            .enumerate()
-            .map(|(i, c)| (c.seq, Some(i), None))
-            .chain(
-                resp.exits
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| (x.seq, None, Some(i))),
-            )
+            .map(|c| (c.seq, Item::Change(c)))
+            .chain(own.iter().map(|c| (c.seq, Item::Own(c))))
+            .chain(resp.exits.iter().map(|x| (x.seq, Item::Exit(x))))
             .collect();
-        order.sort_by_key(|(seq, _, _)| *seq);
+        order.sort_by_key(|(seq, _)| *seq);
         {
             let mut upsert = tx.prepare_cached(UPSERT_NEWER)?;
-            for (_, change, exit) in order {
-                if let Some(x) = exit.map(|i| &resp.exits[i]) {
-                    // An old reply (a bundle imported again) must not drop a record that came
-                    // back after it left, nor refuse the edits pending on it.
-                    let held: Option<i64> = tx
-                        .prepare_cached("SELECT seq FROM records WHERE id = ?1")?
-                        .query_row([x.id.to_string()], |r| r.get(0))
-                        .optional()?;
-                    if held.is_none_or(|s| s <= x.seq) {
-                        applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+            for (_, item) in order {
+                let c = match item {
+                    Item::Change(c) => {
+                        applied.pulled += 1;
+                        c
                     }
-                    continue;
-                }
-                let Some(c) = change.map(|i| &resp.changes[i]) else {
-                    continue;
+                    Item::Own(c) => {
+                        applied.confirmed += 1;
+                        c
+                    }
+                    Item::Exit(x) => {
+                        // An old reply (a bundle imported again) must not drop a record that came
+                        // back after it left, nor refuse the edits pending on it.
+                        let held: Option<i64> = tx
+                            .prepare_cached("SELECT seq FROM records WHERE id = ?1")?
+                            .query_row([x.id.to_string()], |r| r.get(0))
+                            .optional()?;
+                        if held.is_none_or(|s| s <= x.seq) {
+                            applied.removed += remove_out_of_scope(&tx, x.id, now)?;
+                        }
+                        continue;
+                    }
                 };
                 upsert_change(&tx, &mut upsert, c, any_pending)?;
-                applied.pulled += 1;
             }
         }
         let cursor = meta::get_i64(&tx, "cursor")?;
@@ -168,6 +184,79 @@ impl LocalStore {
         tx.commit()?;
         Ok(applied)
     }
+}
+
+/// The versions a run confirms (`SyncResponse::own`), as the changes they stand for: each named
+/// edit's record as this device had pulled it with its acknowledged edits to it applied on top
+/// (the server checked that this is what it holds), at the sequence given, in the posyandu the
+/// run names. An edit no longer in the outbox (an old reply applied again), a record no longer
+/// held or already held at that version or a newer one gives none.
+fn own_versions(
+    tx: &Transaction,
+    run: &OwnRun,
+    acked_through: u64,
+    out: &mut Vec<Change>,
+) -> Result<()> {
+    let OwnRun(first, seq, count, posyandu) = *run;
+    let last = first
+        .saturating_add(u64::from(count).saturating_sub(1))
+        .min(acked_through);
+    if count == 0 || first > last || first > i64::MAX as u64 {
+        return Ok(());
+    }
+    let named: Vec<(i64, String, String)> = {
+        let mut st = tx.prepare_cached(
+            "SELECT device_seq, id, kind FROM outbox WHERE device_seq BETWEEN ?1 AND ?2
+             ORDER BY device_seq",
+        )?;
+        let rows = st.query_map(params![first as i64, last as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let bad = crate::CoreError::BadData;
+    for (device_seq, id, kind) in named {
+        let Some(version) = seq.checked_add(device_seq - first as i64) else {
+            continue;
+        };
+        let held: Option<(Option<String>, i64)> = tx
+            .prepare_cached("SELECT base, seq FROM records WHERE id = ?1")?
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((base, held_seq)) = held else {
+            continue;
+        };
+        if held_seq >= version {
+            continue;
+        }
+        let mut fields: Fields = match base {
+            Some(b) => serde_json::from_str(&b)?,
+            None => Fields::new(),
+        };
+        let mut st = tx.prepare_cached(
+            "SELECT fields FROM outbox WHERE id = ?1 AND device_seq <= ?2 ORDER BY device_seq",
+        )?;
+        let rows = st.query_map(params![&id, acked_through as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
+        for row in rows {
+            for (k, v) in serde_json::from_str::<Fields>(&row?)? {
+                if v.is_null() {
+                    fields.remove(&k);
+                } else {
+                    fields.insert(k, v);
+                }
+            }
+        }
+        out.push(Change {
+            kind: kind.parse().map_err(bad)?,
+            id: Uuid::parse_str(&id).map_err(|e| bad(e.to_string()))?,
+            seq: version,
+            posyandu_id: posyandu,
+            fields,
+        });
+    }
+    Ok(())
 }
 
 /// Store the server's version of a record, with this device's pending edits shown on top.

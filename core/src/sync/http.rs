@@ -1,4 +1,4 @@
-//! The HTTP transport: gzip-compressed JSON over one POST per exchange, over plain HTTP or HTTPS
+//! The HTTP transport: compressed JSON (brotli up, gzip down) over one POST per exchange, over plain HTTP or HTTPS
 //! (rustls, trusting the system roots plus, optionally, one extra certificate given at
 //! enrollment: a puskesmas's own CA or its server's self-signed certificate).
 
@@ -93,8 +93,8 @@ impl HttpTransport {
             .client
             .post(format!("{}{}", self.base, path))
             .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(protocol::encode(body));
+            .header("content-encoding", protocol::Encoding::Brotli.header())
+            .body(protocol::encode_request(body));
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }

@@ -32,6 +32,8 @@ pub struct SyncReport {
     pub pushed: u64,
     pub acknowledged: u64,
     pub pulled: u64,
+    /// Own writes the server confirmed by sequence number instead of sending them back.
+    pub confirmed: u64,
     pub removed: u64,
     pub conflicts: u64,
     pub refused: u64,
@@ -127,6 +129,7 @@ pub fn sync(
         report.acknowledged += applied.acknowledged;
         report.refused += applied.refused;
         report.pulled += applied.pulled;
+        report.confirmed += applied.confirmed;
         report.removed += applied.removed;
         report.conflicts += resp.conflicts as u64;
         report.clock_offset_ms = resp.clock_offset_ms;
@@ -200,6 +203,7 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
         pushed: 0,
         acknowledged: applied.acknowledged,
         pulled: applied.pulled,
+        confirmed: applied.confirmed,
         removed: applied.removed,
         conflicts: response.conflicts as u64,
         refused: applied.refused,

@@ -7,10 +7,11 @@ use serde_json::Value;
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
 use sinergi_core::model::{validate_record, Fields, Kind, Lookup};
-use sinergi_core::protocol::{Edit, Refusal, Repair, Role, SyncRequest, MAX_PAGE};
+use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, Repair, Role, SyncRequest, MAX_PAGE};
 use sinergi_core::store::CLOCK_WARNING_MS;
 use sinergi_core::sync::digest::{bucket_of, ScopeDigest};
 use sinergi_core::Problem;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// What applying a request did.
@@ -21,6 +22,20 @@ pub struct Applied {
     pub conflicts: u32,
     pub clock_offset_ms: i64,
     pub clock_warning: bool,
+    /// The records this request's edits touched (see `confirm_own`).
+    pub own: HashMap<Uuid, OwnWrite>,
+}
+
+/// A record touched by the edits of one request: what it was before them and what they wrote.
+#[derive(Debug)]
+pub struct OwnWrite {
+    /// Its sequence before the request (0: it did not exist), and its values then.
+    pre_seq: i64,
+    pre_values: Fields,
+    /// The sequence of the last version an edit of this request wrote.
+    written: Option<i64>,
+    /// One of the edits was refused: the device shows something else.
+    refused: bool,
 }
 
 struct TxLookup<'a>(&'a dyn RecordTx);
@@ -80,9 +95,33 @@ pub fn apply_request(
             counter: edit.device_seq as u32,
             node: who.device_id,
         };
-        match apply_edit(tx, who, edit, hlc, now) {
-            Ok(conflicts) => out.conflicts += conflicts,
+        let first_touch = !out.own.contains_key(&edit.id);
+        match apply_edit(tx, who, edit, hlc, now, first_touch) {
+            Ok(done) => {
+                out.conflicts += done.conflicts;
+                let own = out.own.entry(edit.id).or_insert_with(|| {
+                    let (pre_seq, pre_values) = done.pre.unwrap_or((i64::MAX, Fields::new()));
+                    OwnWrite {
+                        pre_seq,
+                        pre_values,
+                        written: None,
+                        refused: false,
+                    }
+                });
+                if done.written.is_some() {
+                    own.written = done.written;
+                }
+            }
             Err(problem) => {
+                out.own
+                    .entry(edit.id)
+                    .or_insert(OwnWrite {
+                        pre_seq: i64::MAX,
+                        pre_values: Fields::new(),
+                        written: None,
+                        refused: true,
+                    })
+                    .refused = true;
                 let r = Refusal {
                     device_seq: edit.device_seq,
                     kind: edit.kind,
@@ -100,6 +139,78 @@ pub fn apply_request(
         out.refused = tx.refusals(who.device_id, first.device_seq, last.device_seq)?;
     }
     Ok(out)
+}
+
+/// Leave out of the page the versions the device already holds, and confirm them instead
+/// (`SyncResponse::own`). A version qualifies only when all of this holds:
+/// - an edit of this request wrote it, nothing wrote the record after, and none of the
+///   device's edits to it was refused;
+/// - the record's version before the request was one the device had pulled (at or before its
+///   cursor), or there was none;
+/// - its values are exactly that version with every acknowledged edit of the request to the
+///   record applied on top, as the device applies them (so a value that lost to a concurrent
+///   one, a child id redirected by a merge, anything the server decided otherwise, travels).
+///
+/// The confirmation carries the record's posyandu, as the change would have. The page's cursor
+/// is unchanged, so no one else's change is ever skipped. Anything that does
+/// not qualify travels as before (a retried request after a lost answer, for instance).
+pub fn confirm_own(req: &SyncRequest, applied: &Applied, page: &mut Page) -> Vec<OwnRun> {
+    // A device of protocol 1 does not read confirmations: it is sent everything.
+    if req.protocol < 2 || applied.own.is_empty() || page.changes.is_empty() {
+        return Vec::new();
+    }
+    let refused: HashSet<u64> = applied.refused.iter().map(|r| r.device_seq).collect();
+    let mut edits_of: HashMap<Uuid, Vec<&Edit>> = HashMap::new();
+    for e in req
+        .edits
+        .iter()
+        .filter(|e| e.device_seq <= applied.acked_through)
+    {
+        edits_of.entry(e.id).or_default().push(e);
+    }
+    let mut confirmed = Vec::new();
+    let mut kept = Vec::with_capacity(page.changes.len());
+    for c in std::mem::take(&mut page.changes) {
+        match own_version(applied, &edits_of, &refused, req.cursor, &c) {
+            Some(last) => confirmed.push((last, c.seq, c.posyandu_id)),
+            None => kept.push(c),
+        }
+    }
+    page.changes = kept;
+    OwnRun::runs(confirmed)
+}
+
+/// If this version of a record is exactly what the device holds after its acknowledged edits,
+/// the last of those edits (see `confirm_own`).
+fn own_version(
+    applied: &Applied,
+    edits_of: &HashMap<Uuid, Vec<&Edit>>,
+    refused: &HashSet<u64>,
+    cursor: i64,
+    c: &Change,
+) -> Option<u64> {
+    let (w, edits) = (applied.own.get(&c.id)?, edits_of.get(&c.id)?);
+    let last = edits.last()?.device_seq;
+    if w.refused
+        || w.written != Some(c.seq)
+        || w.pre_seq > cursor
+        || edits
+            .iter()
+            .any(|e| e.kind != c.kind || refused.contains(&e.device_seq))
+    {
+        return None;
+    }
+    let mut expected = w.pre_values.clone();
+    for e in edits {
+        for (k, v) in &e.fields {
+            if v.is_null() {
+                expected.remove(k);
+            } else {
+                expected.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    (expected == c.fields).then_some(last)
 }
 
 /// The digest part of an answer, computed in the exchange's transaction after its page: the
@@ -171,15 +282,32 @@ pub fn server_edit(
         counter: 0,
         node: Uuid::nil(),
     };
-    Ok(apply_edit(tx, &Principal::server(), &edit, hlc, now))
+    Ok(apply_edit(tx, &Principal::server(), &edit, hlc, now, false).map(|d| d.conflicts))
 }
 
-/// Outcome of one edit: number of conflict records made, or the reason it is refused.
-/// Nothing is written until every check has passed.
-type EditResult = std::result::Result<u32, Problem>;
+/// What an applied edit did.
+struct EditDone {
+    /// Conflict records made.
+    conflicts: u32,
+    /// When asked for: the record's sequence and values before the edit (0 and none if new).
+    pre: Option<(i64, Fields)>,
+    /// The sequence of the version the edit wrote, if it wrote one.
+    written: Option<i64>,
+}
 
-fn apply_edit(tx: &dyn RecordTx, who: &Principal, edit: &Edit, hlc: Hlc, now: i64) -> EditResult {
-    apply_edit_inner(tx, who, edit, hlc, now).unwrap_or_else(|e| Err(e.problem()))
+/// Outcome of one edit, or the reason it is refused. Nothing is written until every check has
+/// passed.
+type EditResult = std::result::Result<EditDone, Problem>;
+
+fn apply_edit(
+    tx: &dyn RecordTx,
+    who: &Principal,
+    edit: &Edit,
+    hlc: Hlc,
+    now: i64,
+    want_pre: bool,
+) -> EditResult {
+    apply_edit_inner(tx, who, edit, hlc, now, want_pre).unwrap_or_else(|e| Err(e.problem()))
 }
 
 fn apply_edit_inner(
@@ -188,6 +316,7 @@ fn apply_edit_inner(
     edit: &Edit,
     hlc: Hlc,
     now: i64,
+    want_pre: bool,
 ) -> Result<EditResult> {
     let kind = edit.kind;
     if !who.is_server() {
@@ -219,6 +348,11 @@ fn apply_edit_inner(
         }
     }
     let existing = tx.get(edit.id)?;
+    let pre = want_pre.then(|| {
+        existing
+            .as_ref()
+            .map_or((0, Fields::new()), |r| (r.seq, r.values()))
+    });
     if let Some(ex) = &existing {
         if ex.kind != kind {
             return Ok(Err(refuse(
@@ -309,11 +443,15 @@ fn apply_edit_inner(
     if !who.covers(posyandu, puskesmas) {
         return Ok(Err(out_of_scope(false)));
     }
+    let mut done = EditDone {
+        conflicts: 0,
+        pre,
+        written: None,
+    };
     if changed.is_empty() && losers.is_empty() && !clock_only {
-        return Ok(Ok(0));
+        return Ok(Ok(done));
     }
     // Every check passed: write.
-    let mut conflicts = 0;
     if !changed.is_empty() {
         let moved =
             existing.is_some() && (rec.posyandu_id != posyandu || rec.puskesmas_id != puskesmas);
@@ -340,6 +478,7 @@ fn apply_edit_inner(
         rec.parent_id = parent;
         rec.seq = seq;
         tx.put(&rec, &dup_keys(&rec))?;
+        done.written = Some(seq);
         if moved {
             move_dependents(tx, rec.id, posyandu, puskesmas)?;
         }
@@ -355,6 +494,7 @@ fn apply_edit_inner(
         // would never pull the winner (found by the simulation's digest check, seed 503).
         rec.seq = tx.next_seq()?;
         tx.put(&rec, &dup_keys(&rec))?;
+        done.written = Some(rec.seq);
     }
     for (field, winning, losing, loser) in losers {
         if winning == losing {
@@ -369,9 +509,9 @@ fn apply_edit_inner(
         f.insert("losing_device".into(), Value::from(loser.to_string()));
         f.insert("status".into(), Value::from("terbuka"));
         write_server_record(tx, Kind::Conflict, Uuid::now_v7(), f, now)?;
-        conflicts += 1;
+        done.conflicts += 1;
     }
-    Ok(Ok(conflicts))
+    Ok(Ok(done))
 }
 
 fn out_of_scope(existing: bool) -> Problem {

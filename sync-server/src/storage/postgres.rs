@@ -612,6 +612,7 @@ impl MasterStore for PostgresStore {
                     page.more = next.more;
                 }
             }
+            let own = engine::confirm_own(req, &applied, &mut page);
             let (digest, repair) = engine::digest_answer(req, page.more, &mut |cursor, limit| {
                 Self::pull(tx, who, cursor, limit)
             })?;
@@ -628,6 +629,7 @@ impl MasterStore for PostgresStore {
                 clock_warning: applied.clock_warning,
                 digest,
                 repair,
+                own,
             })
         })
     }

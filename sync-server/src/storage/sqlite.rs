@@ -454,6 +454,7 @@ impl MasterStore for SqliteStore {
                     page.more = next.more;
                 }
             }
+            let own = engine::confirm_own(req, &applied, &mut page);
             let (digest, repair) = engine::digest_answer(req, page.more, &mut |cursor, limit| {
                 Self::pull(tx, who, cursor, limit)
             })?;
@@ -470,6 +471,7 @@ impl MasterStore for SqliteStore {
                 clock_warning: applied.clock_warning,
                 digest,
                 repair,
+                own,
             })
         })
     }
