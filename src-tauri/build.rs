@@ -2,6 +2,8 @@
 // capabilities/default.json (nothing the UI does not use is reachable from the webview).
 const COMMANDS: &[&str] = &[
     "app_info",
+    "unlock",
+    "change_pin",
     "enroll",
     "open_bundle",
     "pregnancy_register",

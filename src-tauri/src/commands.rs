@@ -6,29 +6,72 @@ use crate::error::{AppError, AppResult};
 use crate::AppState;
 use serde_json::Value;
 use sinergi_core::growth::{self, tables, zscore, Received, Sex};
+use sinergi_core::hlc::SystemClock;
 use sinergi_core::model::{parse_field_value, Fields, Kind};
 use sinergi_core::protocol::EnrollRequest;
 use sinergi_core::report::{self, Format, Level, ReportInput, YearMonth};
-use sinergi_core::store::{Choice, LocalStore};
+use sinergi_core::store::{keyfile, Choice, LocalStore};
 use sinergi_core::sync::{self as core_sync, HttpTransport, SyncOptions};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tauri::{Emitter, State};
 use uuid::Uuid;
 
-/// Runs `f` with the store on a blocking thread (SQLite and HTTP calls never block the UI).
+/// Runs `f` with the store's slot on a blocking thread (SQLite, argon2 and HTTP calls never
+/// block the UI). The slot is `None` while an encrypted store waits for its PIN.
+async fn with_slot<T, F>(state: &State<'_, AppState>, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Option<LocalStore>) -> AppResult<T> + Send + 'static,
+{
+    let store = state.store.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut slot = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut slot)
+    })
+    .await
+    .map_err(|e| AppError::new("internal", e.to_string(), e.to_string()))?
+}
+
+/// Runs `f` with the open store; a locked one answers `pin_required`.
 async fn with_store<T, F>(state: &State<'_, AppState>, f: F) -> AppResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut LocalStore) -> AppResult<T> + Send + 'static,
 {
-    let store = state.store.clone();
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut s = store.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut s)
+    with_slot(state, |slot| match slot.as_mut() {
+        Some(s) => f(s),
+        None => Err(keyfile::pin_required().into()),
     })
     .await
-    .map_err(|e| AppError::new("internal", e.to_string(), e.to_string()))?
+}
+
+/// Opens a locked store with its PIN (`wrong_pin` leaves it locked); an open one stays as is.
+fn unlock_slot(slot: &mut Option<LocalStore>, dir: &Path, pin: &str) -> AppResult<()> {
+    if slot.is_none() {
+        *slot = Some(LocalStore::open_with_pin(
+            dir,
+            Some(pin),
+            Arc::new(SystemClock),
+        )?);
+    }
+    Ok(())
+}
+
+/// Before a first enrollment writes anything (token, records), encrypt the store under `pin`:
+/// the app never keeps a kader's data plain. A bad PIN is refused before anything changes. A
+/// first attempt that failed after this point (no link, a wrong password, a bad file) left the
+/// store encrypted under the PIN given then, so trying again needs that same PIN.
+fn protect_before_enroll(s: &mut LocalStore, pin: &str) -> AppResult<()> {
+    keyfile::check_pin(pin)?;
+    if s.enrollment()?.is_some() {
+        // The core refuses a second enrollment with its own error.
+        return Ok(());
+    }
+    let current = s.is_encrypted().then_some(pin);
+    s.set_pin(current, pin)?;
+    Ok(())
 }
 
 fn parse_id(s: &str, what: &str) -> AppResult<Uuid> {
@@ -88,14 +131,51 @@ fn date(f: &Fields, k: &str) -> Option<chrono::NaiveDate> {
 pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
     let data_dir = state.data_dir.display().to_string();
     let export_dir = state.export_dir.display().to_string();
-    with_store(&state, move |s| {
-        Ok(AppInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            data_dir,
-            export_dir,
-            today: s.today().to_string(),
-            enrollment: s.enrollment()?.map(EnrollmentDto::from),
+    with_slot(&state, move |slot| {
+        let version = env!("CARGO_PKG_VERSION").to_string();
+        Ok(match slot.as_ref() {
+            // Locked: nothing of the store can be read before the PIN.
+            None => AppInfo {
+                version,
+                data_dir,
+                export_dir,
+                today: chrono::Utc::now().date_naive().to_string(),
+                enrollment: None,
+                locked: true,
+                encrypted: true,
+            },
+            Some(s) => AppInfo {
+                version,
+                data_dir,
+                export_dir,
+                today: s.today().to_string(),
+                enrollment: s.enrollment()?.map(EnrollmentDto::from),
+                locked: false,
+                encrypted: s.is_encrypted(),
+            },
         })
+    })
+    .await
+}
+
+/// Open the encrypted store with the user's PIN (`wrong_pin` leaves it locked).
+#[tauri::command]
+pub async fn unlock(state: State<'_, AppState>, pin: String) -> AppResult<()> {
+    let dir = state.data_dir.clone();
+    with_slot(&state, move |slot| unlock_slot(slot, &dir, &pin)).await
+}
+
+/// Set the PIN of a plain store (the headless client's, `current` empty) or change it (the
+/// current PIN needed): only the key file changes.
+#[tauri::command]
+pub async fn change_pin(
+    state: State<'_, AppState>,
+    current: Option<String>,
+    new: String,
+) -> AppResult<()> {
+    with_store(&state, move |s| {
+        let current = current.as_deref().filter(|c| !c.is_empty());
+        Ok(s.set_pin(current, &new)?)
     })
     .await
 }
@@ -108,8 +188,10 @@ pub async fn enroll(
     user: String,
     password: String,
     device_name: String,
+    pin: String,
 ) -> AppResult<SyncReportDto> {
     with_store(&state, move |s| {
+        keyfile::check_pin(&pin)?;
         let url = server_url.trim().trim_end_matches('/').to_string();
         let transport = HttpTransport::new(&url)?;
         let req = EnrollRequest {
@@ -120,6 +202,7 @@ pub async fn enroll(
         let mut progress = |r: &core_sync::SyncReport| {
             let _ = app.emit("sync-progress", SyncReportDto::from(r));
         };
+        protect_before_enroll(s, &pin)?;
         let (_, report) = core_sync::enroll(s, &transport, &url, &req, &mut progress)?;
         Ok(SyncReportDto::from(&report))
     })
@@ -128,9 +211,14 @@ pub async fn enroll(
 
 /// First run without a link: open the enrollment file the puskesmas made for this device.
 #[tauri::command]
-pub async fn open_bundle(state: State<'_, AppState>, path: String) -> AppResult<SyncReportDto> {
+pub async fn open_bundle(
+    state: State<'_, AppState>,
+    path: String,
+    pin: String,
+) -> AppResult<SyncReportDto> {
     let path = PathBuf::from(path.trim());
     with_store(&state, move |s| {
+        protect_before_enroll(s, &pin)?;
         let (_, report) = core_sync::open_bundle(s, &path)?;
         Ok(SyncReportDto::from(&report))
     })
@@ -629,4 +717,43 @@ pub async fn export_report(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_pin_changes_nothing_and_a_good_one_encrypts_before_enrolling() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = LocalStore::open(dir.path()).unwrap();
+        let e = protect_before_enroll(&mut s, "123").unwrap_err();
+        assert_eq!(e.code, "pin_too_short");
+        assert_eq!(e.field.as_deref(), Some("pin"));
+        assert!(!keyfile::is_encrypted(dir.path()) && !s.is_encrypted());
+
+        protect_before_enroll(&mut s, "246810").unwrap();
+        assert!(keyfile::is_encrypted(dir.path()) && s.is_encrypted());
+        // A second attempt (the first found no link) needs the same PIN.
+        protect_before_enroll(&mut s, "246810").unwrap();
+        let e = protect_before_enroll(&mut s, "135791").unwrap_err();
+        assert_eq!(e.code, "wrong_pin");
+    }
+
+    #[test]
+    fn a_locked_store_opens_only_with_its_pin() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = LocalStore::open(dir.path()).unwrap();
+        s.set_pin(None, "246810").unwrap();
+        drop(s);
+
+        let mut slot: Option<LocalStore> = None;
+        let e = unlock_slot(&mut slot, dir.path(), "000000").unwrap_err();
+        assert_eq!(e.code, "wrong_pin");
+        assert!(slot.is_none(), "still locked");
+        unlock_slot(&mut slot, dir.path(), "246810").unwrap();
+        assert!(slot.as_ref().is_some_and(LocalStore::is_encrypted));
+        // Already open: nothing to do.
+        unlock_slot(&mut slot, dir.path(), "whatever").unwrap();
+    }
 }

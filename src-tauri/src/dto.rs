@@ -79,7 +79,13 @@ pub struct AppInfo {
     pub export_dir: String,
     /// Today on the device, corrected by the server's measured clock offset (YYYY-MM-DD).
     pub today: String,
+    /// Always `None` while locked.
     pub enrollment: Option<EnrollmentDto>,
+    /// The store is encrypted and waits for its PIN (`unlock`): every other command answers
+    /// `pin_required`.
+    pub locked: bool,
+    /// The store is encrypted at rest (false for a plain store made by the headless client).
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]

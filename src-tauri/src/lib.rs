@@ -8,14 +8,15 @@ mod commands;
 pub mod dto;
 pub mod error;
 
-use sinergi_core::store::LocalStore;
+use sinergi_core::store::{keyfile, LocalStore};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tauri::Manager;
 
-/// The app's state: the device's local store, opened once.
+/// The app's state: the device's local store, opened once. `None` while an encrypted store
+/// waits for its PIN (every store command then answers `pin_required`; `unlock` opens it).
 pub struct AppState {
-    pub store: Arc<Mutex<LocalStore>>,
+    pub store: Arc<Mutex<Option<LocalStore>>>,
     pub data_dir: PathBuf,
     pub export_dir: PathBuf,
 }
@@ -34,7 +35,13 @@ fn open_state(app: &tauri::App) -> Result<AppState, Box<dyn std::error::Error>> 
             .filter(|d| d.is_dir())
             .unwrap_or_else(|| data_dir.join("ekspor")),
     };
-    let store = LocalStore::open(&data_dir)?;
+    // An encrypted store stays shut until the user gives the PIN; a plain one (a new device, or
+    // the headless client's demo folder) opens at once.
+    let store = if keyfile::is_encrypted(&data_dir) {
+        None
+    } else {
+        Some(LocalStore::open(&data_dir)?)
+    };
     // Parse the WHO tables now, not at the first weighing.
     sinergi_core::growth::tables::init();
     Ok(AppState {
@@ -54,6 +61,8 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::unlock,
+            commands::change_pin,
             commands::enroll,
             commands::open_bundle,
             commands::pregnancy_register,

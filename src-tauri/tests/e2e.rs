@@ -22,6 +22,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "sinergi-demo";
+/// The kader's device PIN (the app encrypts what it enrolls).
+const PIN: &str = "246810";
 
 fn enabled() -> bool {
     std::env::var("SINERGI_APP_E2E").is_ok_and(|v| v == "1")
@@ -307,6 +309,25 @@ fn field<'a>(r: &'a Value, name: &str) -> Option<&'a Value> {
         .or_else(|| r.get("fields").and_then(|f| f.get(name)))
 }
 
+/// The files under `dir` (recursively) whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A date as a kader types it: day first.
 fn dmy(d: chrono::NaiveDate) -> String {
     d.format("%d-%m-%Y").to_string()
@@ -334,6 +355,22 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
     app.fill("enroll-server", &server.url()).await;
     app.fill("enroll-user", "kader1").await;
     app.fill("enroll-password", PASSWORD).await;
+    // The PIN is checked before anything is sent: too short, then two that differ.
+    app.fill("enroll-pin", "1234").await;
+    app.fill("enroll-pin2", "1234").await;
+    app.click("enroll-submit").await;
+    app.wait_text("enroll-pin-error", "minimal 6").await;
+    app.fill("enroll-pin", PIN).await;
+    app.fill("enroll-pin2", "246801").await;
+    app.click("enroll-submit").await;
+    app.wait_text("enroll-pin-error", "tidak sama").await;
+    app.shoot_at("01-enroll-pin-error", Some("enroll-pin"))
+        .await;
+    assert!(
+        !kader_dir.join("key.json").exists(),
+        "a refused PIN changes nothing"
+    );
+    app.fill("enroll-pin2", PIN).await;
     app.click("enroll-submit").await;
     app.el("day-search").await;
     app.shoot("02-day").await;
@@ -526,6 +563,16 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         .any(|v| field(v, "muac_cm").and_then(Value::as_f64) == Some(22.5)));
     app.quit().await;
 
+    // --- At rest, the kader's folder holds no name of a child or a mother in the clear.
+    assert!(
+        kader_dir.join("key.json").exists(),
+        "the app encrypted what it enrolled"
+    );
+    for name in ["Putri Lestari Uji", "Ratna Uji", "Siti Hamil Uji"] {
+        let found = files_containing(&kader_dir, name);
+        assert!(found.is_empty(), "{name} readable in {found:?}");
+    }
+
     // --- A conflict made by two other devices, resolved in the bidan's app.
     let a = tmp.path().join("cli-a");
     let b = tmp.path().join("cli-b");
@@ -590,6 +637,8 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
     app.fill("enroll-server", &server.url()).await;
     app.fill("enroll-user", "bidan").await;
     app.fill("enroll-password", PASSWORD).await;
+    app.fill("enroll-pin", PIN).await;
+    app.fill("enroll-pin2", PIN).await;
     app.click("enroll-submit").await;
     app.el("day-search").await;
     app.click("nav-bidan").await;
@@ -665,8 +714,83 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         .count();
     assert_eq!(merged, 1, "one of the two children merged into {kept_name}");
 
-    // --- The kader's app again: the puskesmas's answer is on the child's page.
+    // --- A plain store made by the headless client (as the demo's) opens without a PIN; the
+    // sync screen says it is not encrypted and sets a PIN, then changes it.
+    let app = App::start(&a, &exports).await;
+    app.el("day-search").await;
+    app.click("nav-sync").await;
+    let plain = app
+        .el("pin-state")
+        .await
+        .attr("data-encrypted")
+        .await
+        .unwrap();
+    assert_eq!(plain.as_deref(), Some("false"));
+    app.shoot("23-sync-plain").await;
+    app.click("pin-open").await;
+    app.fill("pin-new", "135790").await;
+    app.fill("pin-new2", "135790").await;
+    app.click("pin-save").await;
+    app.wait_text("pin-done", "PIN terpasang").await;
+    assert!(
+        a.join("key.json").exists(),
+        "the plain store is now encrypted"
+    );
+    assert!(files_containing(&a, "Putri Lestari Uji").is_empty());
+    app.click("pin-open").await;
+    app.fill("pin-current", "000000").await;
+    app.fill("pin-new", "975310").await;
+    app.fill("pin-new2", "975310").await;
+    app.click("pin-save").await;
+    app.wait_text("pin-current-error", "salah").await;
+    app.shoot_at("24-sync-change-pin", Some("pin-current"))
+        .await;
+    app.fill("pin-current", "135790").await;
+    app.click("pin-save").await;
+    app.wait_text("pin-done", "diganti").await;
+    app.quit().await;
+    let out = Command::new(tool("sinergi"))
+        .arg("--data-dir")
+        .arg(&a)
+        .args(["child", "list", "--json"])
+        .env("SINERGI_PIN", "975310")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the changed PIN opens the store: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // --- The kader's app again: locked until the PIN, then the posyandu day with the children,
+    // and the puskesmas's answer on the child's page.
     let app = App::start(&kader_dir, &exports).await;
+    app.el("lock-pin").await;
+    assert!(
+        app.client
+            .find(Locator::Css("[data-testid=\"nav-day\"]"))
+            .await
+            .is_err(),
+        "no other screen reachable while locked"
+    );
+    app.shoot("21-lock").await;
+    app.fill("lock-pin", "999999").await;
+    app.click("lock-submit").await;
+    app.wait_text("lock-error", "PIN salah").await;
+    app.shoot("22-lock-wrong-pin").await;
+    app.fill("lock-pin", PIN).await;
+    app.click("lock-submit").await;
+    for name in ["Putri Lestari Uji", "Bagus Tanpa Sinyal"] {
+        app.client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!(
+                "[data-testid=\"child-row\"][data-name=\"{name}\"]"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("{name} on the posyandu day after unlocking: {e}"));
+    }
+    app.shoot("25-day-unlocked").await;
     app.click("nav-sync").await;
     app.click("sync-now").await;
     app.wait_text("sync-pending", "0").await;
@@ -701,6 +825,8 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         file.to_str().unwrap(),
     ]);
     let app = App::start(&tmp.path().join("offline-app"), &exports).await;
+    app.fill("enroll-pin", PIN).await;
+    app.fill("enroll-pin2", PIN).await;
     app.fill("open-bundle-path", "/tidak/ada.sinergi").await;
     app.click("open-bundle-submit").await;
     app.el("open-bundle-error").await;

@@ -39,9 +39,14 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
-  enroll: (serverUrl: string, user: string, password: string, deviceName: string) =>
-    call<SyncReportDto>("enroll", { serverUrl, user, password, deviceName }),
-  openBundle: (path: string) => call<SyncReportDto>("open_bundle", { path }),
+  /** Opens the encrypted store (`wrong_pin` leaves it locked). */
+  unlock: (pin: string) => call<null>("unlock", { pin }),
+  /** Sets the PIN of a plain store (`current` null) or changes it. */
+  changePin: (current: string | null, next: string) => call<null>("change_pin", { current, new: next }),
+  /** Enrolls with the server; the store is encrypted under `pin` before anything is written. */
+  enroll: (serverUrl: string, user: string, password: string, deviceName: string, pin: string) =>
+    call<SyncReportDto>("enroll", { serverUrl, user, password, deviceName, pin }),
+  openBundle: (path: string, pin: string) => call<SyncReportDto>("open_bundle", { path, pin }),
   pregnancyRegister: () => call<PregnancyDto[]>("pregnancy_register"),
   pregnancyPage: (id: string) => call<PregnancyPageDto>("pregnancy_page", { id }),
   listRecords: (kind: string) => call<RecordDto[]>("list_records", { kind }),

@@ -11,6 +11,7 @@ import {
   formatZ,
   missing,
   normalize,
+  pinProblem,
   pregnancyFlags,
   search,
   searchPregnancies,
@@ -213,5 +214,27 @@ describe("pregnancy register", () => {
     expect(pregnancyFlags(pregnancy("b", { kek: true, anaemia: true, visits: 0, next_td: { dose: "T1", due_from: null } }), "2025-06-01"))
       .toEqual(["kek", "anaemia", "td_due", "no_visit"]);
     expect(pregnancyFlags(pregnancy("c", { kek: true, active: false }), "2025-06-01")).toEqual([]);
+  });
+});
+
+describe("PIN", () => {
+  it("needs at least 6 characters without spaces, then the same twice", () => {
+    expect(pinProblem("", "")).toBe("pin_too_short");
+    expect(pinProblem("12345", "12345")).toBe("pin_too_short");
+    expect(pinProblem("123 456", "123 456")).toBe("pin_too_short");
+    expect(pinProblem("123456 ", "123456 ")).toBe("pin_too_short");
+    expect(pinProblem("123456", "123465")).toBe("pin_mismatch");
+    expect(pinProblem("123456", "")).toBe("pin_mismatch");
+    expect(pinProblem("123456", "123456")).toBeNull();
+    expect(pinProblem("20250817", "20250817")).toBeNull();
+  });
+
+  it("has its messages in both languages, the core's codes too", () => {
+    for (const code of ["pin_too_short", "pin_mismatch", "pin_required", "wrong_pin"]) {
+      for (const l of ["id", "en"]) expect(lookup(l, `errors.${code}`), `${l} ${code}`).toBeTruthy();
+    }
+    const e: AppError = { code: "wrong_pin", message: "PIN salah", message_en: "Wrong PIN", field: "pin", problems: [] };
+    expect(errorText(e, "id", tr("id"), hasIn("id"))).toBe("PIN salah. Coba lagi.");
+    expect(fieldErrors(e, "en", tr("en"), hasIn("en"))).toEqual({ pin: "Wrong PIN. Try again." });
   });
 });

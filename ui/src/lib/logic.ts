@@ -202,3 +202,16 @@ export function pregnancyFlags(p: PregnancyDto, today: string): string[] {
   if (p.visits === 0) out.push("no_visit");
   return out;
 }
+
+/** The core's rule for a PIN (sinergi_core::store::keyfile::PIN_MIN_LEN): at least 6
+ *  characters, no spaces. */
+export const PIN_MIN_LEN = 6;
+
+/** Why a new PIN and its repeat cannot be used, checked before the core is asked (the core
+ *  checks again): "pin_too_short", "pin_mismatch" (the two differ), or null when it is fine.
+ *  The codes are keys under `errors.`. */
+export function pinProblem(pin: string, repeat: string): "pin_too_short" | "pin_mismatch" | null {
+  if ([...pin].length < PIN_MIN_LEN || /\s/.test(pin)) return "pin_too_short";
+  if (pin !== repeat) return "pin_mismatch";
+  return null;
+}

@@ -23,7 +23,20 @@ export type AppInfo = { version: string, data_dir: string, export_dir: string,
 /**
  * Today on the device, corrected by the server's measured clock offset (YYYY-MM-DD).
  */
-today: string, enrollment: EnrollmentDto | null, };
+today: string, 
+/**
+ * Always `None` while locked.
+ */
+enrollment: EnrollmentDto | null, 
+/**
+ * The store is encrypted and waits for its PIN (`unlock`): every other command answers
+ * `pin_required`.
+ */
+locked: boolean, 
+/**
+ * The store is encrypted at rest (false for a plain store made by the headless client).
+ */
+encrypted: boolean, };
 
 export type EnrollmentDto = { server_url: string, device_id: string, 
 /**
