@@ -69,13 +69,16 @@ fn decode_both<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, Problem
         decode_code(&zipped),
         "gzip changed the answer"
     );
+    // The same bytes as a brotli body (`Content-Encoding: br`, what devices send): a hostile
+    // stream must end in one of the decode codes, never a panic or an unbounded allocation.
+    decode_code(&protocol::decode_with::<T>(data, protocol::Encoding::Brotli));
     plain
 }
 
 // ---------------------------------------------------------------------------------------------
 // Sync request: what the server decodes from every POST /api/v1/sync.
 
-/// Raw request body: decode (gzip or identity), then validate every edit the way the store
+/// Raw request body: decode (gzip, brotli or identity), then validate every edit the way the store
 /// would, so the fuzzer reaches past the JSON parser.
 pub fn sync_request(data: &[u8]) {
     if let Ok(req) = decode_both::<SyncRequest>(data) {
@@ -83,6 +86,13 @@ pub fn sync_request(data: &[u8]) {
         let again: SyncRequest =
             protocol::decode(&protocol::encode(&req), true).expect("re-encoded request decodes");
         assert_eq!(again, req, "request changed through encode/decode");
+        // And through the device's own encoder (brotli, the edit table).
+        let sent: SyncRequest = protocol::decode_with(
+            &protocol::encode_request(&req),
+            protocol::Encoding::Brotli,
+        )
+        .expect("request as a device sends it decodes");
+        assert_eq!(sent, req, "request changed through the device's encoder");
         validate_edits(&req.edits);
     }
 }
