@@ -143,7 +143,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 output::json(&serde_json::json!({ "encrypted": encrypted }))
             } else {
-                println!("{}", if encrypted { "terenkripsi (PIN)" } else { "tidak terenkripsi" });
+                println!(
+                    "{}",
+                    if encrypted {
+                        "terenkripsi (PIN)"
+                    } else {
+                        "tidak terenkripsi"
+                    }
+                );
                 Ok(())
             }
         }

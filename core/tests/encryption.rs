@@ -50,8 +50,10 @@ fn fill(s: &mut LocalStore) -> Uuid {
     let child = s
         .create(
             Kind::Child,
-            fields(json!({"posyandu_id": posyandu.to_string(), "name": NAME, "sex": "P",
-                          "birth_date": "2024-03-05", "mother_name": MOTHER})),
+            fields(
+                json!({"posyandu_id": posyandu.to_string(), "name": NAME, "sex": "P",
+                          "birth_date": "2024-03-05", "mother_name": MOTHER}),
+            ),
         )
         .unwrap()
         .id;
@@ -101,10 +103,22 @@ fn store_made_with_a_pin_hides_names_and_opens_only_with_it() {
     }
     let bytes = disk_bytes(dir.path());
     assert!(bytes.len() > 4096, "the store was written");
-    assert!(!contains(&bytes, NAME), "a child's name is readable on disk");
-    assert!(!contains(&bytes, MOTHER), "a mother's name is readable on disk");
-    assert!(!contains(&bytes, TOKEN), "the sync token is readable on disk");
-    assert!(!contains(&bytes, "SQLite format 3"), "the file is plain SQLite");
+    assert!(
+        !contains(&bytes, NAME),
+        "a child's name is readable on disk"
+    );
+    assert!(
+        !contains(&bytes, MOTHER),
+        "a mother's name is readable on disk"
+    );
+    assert!(
+        !contains(&bytes, TOKEN),
+        "the sync token is readable on disk"
+    );
+    assert!(
+        !contains(&bytes, "SQLite format 3"),
+        "the file is plain SQLite"
+    );
 
     // The control: the same data in a store without a PIN is readable on disk, so the check
     // above can fail.
@@ -125,7 +139,8 @@ fn store_made_with_a_pin_hides_names_and_opens_only_with_it() {
     // Opened with a plain SQLite connection (no key), the file is not a database.
     let raw = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
     assert!(raw
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r
+            .get::<_, i64>(0))
         .is_err());
 
     let s = open(dir.path(), Some(PIN)).unwrap();
@@ -161,7 +176,10 @@ fn setting_a_pin_encrypts_a_plain_store_and_changing_it_keeps_the_data() {
     );
     s.set_pin(Some(PIN), "246810").unwrap();
     drop(s);
-    assert_eq!(open(dir.path(), Some(PIN)).err().unwrap().code(), "wrong_pin");
+    assert_eq!(
+        open(dir.path(), Some(PIN)).err().unwrap().code(),
+        "wrong_pin"
+    );
     let s = open(dir.path(), Some("246810")).unwrap();
     assert_eq!(name_of(&s, child), NAME);
     assert_eq!(s.get(child).unwrap().unwrap().fields["has_kms"], true);

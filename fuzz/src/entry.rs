@@ -71,7 +71,10 @@ fn decode_both<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, Problem
     );
     // The same bytes as a brotli body (`Content-Encoding: br`, what devices send): a hostile
     // stream must end in one of the decode codes, never a panic or an unbounded allocation.
-    decode_code(&protocol::decode_with::<T>(data, protocol::Encoding::Brotli));
+    decode_code(&protocol::decode_with::<T>(
+        data,
+        protocol::Encoding::Brotli,
+    ));
     plain
 }
 
@@ -87,11 +90,9 @@ pub fn sync_request(data: &[u8]) {
             protocol::decode(&protocol::encode(&req), true).expect("re-encoded request decodes");
         assert_eq!(again, req, "request changed through encode/decode");
         // And through the device's own encoder (brotli, the edit table).
-        let sent: SyncRequest = protocol::decode_with(
-            &protocol::encode_request(&req),
-            protocol::Encoding::Brotli,
-        )
-        .expect("request as a device sends it decodes");
+        let sent: SyncRequest =
+            protocol::decode_with(&protocol::encode_request(&req), protocol::Encoding::Brotli)
+                .expect("request as a device sends it decodes");
         assert_eq!(sent, req, "request changed through the device's encoder");
         validate_edits(&req.edits);
     }

@@ -55,8 +55,14 @@ fn a_device_with_a_pin_syncs_and_keeps_nothing_readable_on_disk() {
     // ...but the kader's folder holds neither the name nor the token.
     let bytes = folder_bytes(kader.dir.path());
     assert!(bytes.len() > 4096);
-    assert!(!contains(&bytes, NAME), "the child's name is readable on disk");
-    assert!(!contains(&bytes, &kader.token()), "the token is readable on disk");
+    assert!(
+        !contains(&bytes, NAME),
+        "the child's name is readable on disk"
+    );
+    assert!(
+        !contains(&bytes, &kader.token()),
+        "the token is readable on disk"
+    );
 
     // No PIN, a wrong PIN: a clear error, exit 2, nothing opened or changed.
     let locked = Client {

@@ -62,11 +62,7 @@ pub fn pin_required() -> CoreError {
 }
 
 fn wrong_pin() -> CoreError {
-    pin_problem(
-        "wrong_pin",
-        "PIN salah",
-        "Wrong PIN",
-    )
+    pin_problem("wrong_pin", "PIN salah", "Wrong PIN")
 }
 
 /// A PIN must be long enough that guessing it costs days, and contain no spaces (they vanish
@@ -125,7 +121,10 @@ pub(crate) fn unlock(dir: &Path, pin: &str) -> Result<DbKey> {
     // The tag fails for a wrong PIN (or a tampered file): both mean "not this PIN".
     let plain = Zeroizing::new(
         cipher
-            .decrypt(XNonce::from_slice(&nonce), unhex(&kf.wrapped_key)?.as_slice())
+            .decrypt(
+                XNonce::from_slice(&nonce),
+                unhex(&kf.wrapped_key)?.as_slice(),
+            )
             .map_err(|_| wrong_pin())?,
     );
     let key: [u8; 32] = plain
@@ -155,7 +154,10 @@ pub(crate) fn write_key(dir: &Path, key: &DbKey, pin: &str) -> Result<()> {
         .encrypt(XNonce::from_slice(&nonce), key.as_slice())
         .map_err(|_| CoreError::BadData("encrypt key".into()))?;
     kf.wrapped_key = hex::encode(wrapped);
-    write_atomic(&dir.join(KEY_FILE), serde_json::to_string_pretty(&kf)?.as_bytes())
+    write_atomic(
+        &dir.join(KEY_FILE),
+        serde_json::to_string_pretty(&kf)?.as_bytes(),
+    )
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

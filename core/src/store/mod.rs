@@ -102,7 +102,10 @@ impl LocalStore {
         keyfile::recover(dir)?;
         let path = dir.join(keyfile::DB_FILE);
         let key = if keyfile::is_encrypted(dir) {
-            Some(keyfile::unlock(dir, pin.ok_or_else(keyfile::pin_required)?)?)
+            Some(keyfile::unlock(
+                dir,
+                pin.ok_or_else(keyfile::pin_required)?,
+            )?)
         } else if let Some(pin) = pin {
             keyfile::check_pin(pin)?;
             if path.exists() {
@@ -140,7 +143,10 @@ impl LocalStore {
         }
         let key = keyfile::encrypt_plain(&self.dir, new)?;
         // Close the plain connection before its file is replaced.
-        drop(std::mem::replace(&mut self.conn, Connection::open_in_memory()?));
+        drop(std::mem::replace(
+            &mut self.conn,
+            Connection::open_in_memory()?,
+        ));
         keyfile::finish_encrypt(&self.dir)?;
         self.conn = open_conn(&self.dir.join(keyfile::DB_FILE), Some(&key))?;
         self.encrypted = true;
