@@ -297,7 +297,16 @@ impl App {
                     .unwrap();
                 tokio::time::sleep(Duration::from_millis(150)).await;
             }
-            let png = self.client.screenshot().await.unwrap();
+            // Right after a resize a loaded machine may not have repainted yet: a screen
+            // with content compresses to far more than a blank one, so retake until it does.
+            let mut png = self.client.screenshot().await.unwrap();
+            for _ in 0..10 {
+                if png.len() > 8_000 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                png = self.client.screenshot().await.unwrap();
+            }
             std::fs::write(self.shots.join(format!("{name}-{w}x{h}.png")), png).unwrap();
         }
     }
