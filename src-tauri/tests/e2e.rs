@@ -286,6 +286,17 @@ impl App {
     async fn shoot_at(&self, name: &str, testid: Option<&str>) {
         for (w, h) in [(360u32, 640u32), (1280, 800)] {
             self.client.set_window_size(w, h).await.unwrap();
+            // Wait (bounded) until the page has the new width, so the shot is of the new layout.
+            for _ in 0..25 {
+                let inner = self
+                    .client
+                    .execute("return window.innerWidth;", vec![])
+                    .await;
+                if inner.ok().and_then(|v| v.as_u64()) == Some(u64::from(w)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             tokio::time::sleep(Duration::from_millis(350)).await;
             if let Some(t) = testid {
                 self.client
