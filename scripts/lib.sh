@@ -20,8 +20,9 @@ ensure_rust() {
   rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt || true
 }
 
-# What the Rust build needs from Debian.
-BUILD_PACKAGES=(build-essential pkg-config)
+# What the Rust build needs from Debian (libssl-dev: SQLCipher, the encrypted device store,
+# links the system's libcrypto).
+BUILD_PACKAGES=(build-essential pkg-config libssl-dev)
 # What the tests use: LibreOffice opens the XLSX reports, pdftoppm renders the PDF ones.
 TEST_PACKAGES=(libreoffice-calc poppler-utils)
 # What the Tauri app needs to build (WebKitGTK) and to be tested end to end (Xvfb, WebKitWebDriver).
