@@ -393,16 +393,23 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// Gunzip with a ceiling, so a small bomb cannot inflate into gigabytes.
 pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, Problem> {
+    read_bounded(flate2::read::GzDecoder::new(bytes), limit, "gzip")
+}
+
+/// Read a decoder to its end, refusing more than `limit` bytes of output (a compression bomb)
+/// and naming the format when the stream is broken.
+fn read_bounded(dec: impl Read, limit: usize, format: &str) -> Result<Vec<u8>, Problem> {
     let mut out = Vec::new();
-    let mut dec = flate2::read::GzDecoder::new(bytes).take(limit as u64 + 1);
-    dec.read_to_end(&mut out).map_err(|e| {
-        Problem::new(
-            "malformed_body",
-            None,
-            format!("Isi permintaan rusak (gzip): {e}"),
-            format!("Malformed body (gzip): {e}"),
-        )
-    })?;
+    dec.take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            Problem::new(
+                "malformed_body",
+                None,
+                format!("Isi permintaan rusak ({format}): {e}"),
+                format!("Malformed body ({format}): {e}"),
+            )
+        })?;
     if out.len() > limit {
         return Err(too_large(limit));
     }
@@ -435,20 +442,7 @@ pub fn brotli(bytes: &[u8]) -> Vec<u8> {
 
 /// Undo brotli with a ceiling, as `gunzip`.
 pub fn unbrotli(bytes: &[u8], limit: usize) -> Result<Vec<u8>, Problem> {
-    let mut out = Vec::new();
-    let mut dec = ::brotli::Decompressor::new(bytes, 4096).take(limit as u64 + 1);
-    dec.read_to_end(&mut out).map_err(|e| {
-        Problem::new(
-            "malformed_body",
-            None,
-            format!("Isi permintaan rusak (brotli): {e}"),
-            format!("Malformed body (brotli): {e}"),
-        )
-    })?;
-    if out.len() > limit {
-        return Err(too_large(limit));
-    }
-    Ok(out)
+    read_bounded(::brotli::Decompressor::new(bytes, 4096), limit, "brotli")
 }
 
 /// How a body is compressed (HTTP `Content-Encoding`).
