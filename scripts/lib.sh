@@ -50,3 +50,17 @@ with_postgres() {
   [ -n "$v" ] && command -v pg_virtualenv >/dev/null || { echo "PostgreSQL is not installed" >&2; return 1; }
   pg_virtualenv -v "$v" "$@"
 }
+
+# Run one step of a long script: print its name, then how long it took. A step that hangs is
+# stopped after its limit (seconds) with a message naming it, instead of eating the whole budget.
+step() {
+  local limit=$1 name=$2 t0=$SECONDS rc=0
+  shift 2
+  echo ">> $name"
+  timeout -k 30 "$limit" bash -c 'source scripts/lib.sh; "$@"' step "$@" || rc=$?
+  if [ "$rc" -eq 124 ]; then
+    echo "!! $name: stopped after ${limit} s (hung?)" >&2
+  fi
+  [ "$rc" -eq 0 ] || return "$rc"
+  echo "<< $name: $((SECONDS - t0)) s"
+}

@@ -9,21 +9,17 @@ source tests/app/common.sh
 # The app's front end first: vitest, and the built files the Tauri build embeds.
 app_build_ui
 export SINERGI_UI_BUILT=1
-echo ">> cargo fmt --check"
-cargo fmt --all --check
-echo ">> cargo clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-echo ">> build binaries for the end-to-end tests"
-cargo build --workspace --bins --locked
+step 120 "cargo fmt --check" cargo fmt --all --check
+step 1800 "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step 1800 "build binaries for the end-to-end tests" cargo build --workspace --bins --locked
 # Every test on a throwaway PostgreSQL cluster (pg_virtualenv): the storage story and the
 # two-server concurrency test need it (they fail, not skip, without it); then the end-to-end
 # suites again with every server on its own PostgreSQL database.
-echo ">> cargo test (PostgreSQL $(pg_version) via pg_virtualenv for the storage tests)"
-with_postgres cargo test --workspace --locked
-echo ">> deterministic sync simulation: 10,000 schedules (release build)"
-cargo test --release --locked -p sinergi-server --test sim -- --nocapture
-echo ">> end-to-end suites against PostgreSQL-backed servers"
-SINERGI_E2E_DATABASE=postgres with_postgres cargo test -p sinergi-e2e --locked
-echo ">> the app end to end (tauri-driver + WebKitWebDriver under Xvfb, real server)"
-tests/app/run.sh
-echo ">> all tests passed"
+step 2400 "cargo test (PostgreSQL $(pg_version) via pg_virtualenv for the storage tests)" \
+  with_postgres cargo test --workspace --locked
+step 1800 "deterministic sync simulation: 10,000 schedules (release build)" \
+  cargo test --release --locked -p sinergi-server --test sim -- --nocapture
+SINERGI_E2E_DATABASE=postgres step 1200 "end-to-end suites against PostgreSQL-backed servers" \
+  with_postgres cargo test -p sinergi-e2e --locked
+step 2400 "the app end to end (tauri-driver + WebKitWebDriver under Xvfb, real server)" tests/app/run.sh
+echo ">> all tests passed in $SECONDS s"

@@ -540,6 +540,18 @@ mod concurrency {
     const PUSHERS_PER_POSYANDU: usize = 3;
     const ROUNDS: usize = 8;
     const CHILDREN_PER_ROUND: usize = 25;
+    /// Pullers give up (and fail the test) after this long, so a broken pusher cannot leave
+    /// them pulling forever.
+    const PULL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+    /// Counts a pusher as finished when it ends, also by panicking, so pullers always stop.
+    struct Finished(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Finished {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 
     fn enroll(dir: &std::path::Path, url: &str, user: &str) -> LocalStore {
         let mut store = LocalStore::open(dir).unwrap();
@@ -612,6 +624,7 @@ mod concurrency {
                 for k in 0..PUSHERS_PER_POSYANDU {
                     let (urls, root, done) = (&urls, root.path(), done.clone());
                     handles.push(scope.spawn(move || {
+                        let _finished = Finished(done);
                         let url = &urls[(p + k) % 2];
                         let dir = root.join(format!("kader_{p}_{k}"));
                         let mut store = enroll(&dir, url, &format!("kader_{p}_{k}"));
@@ -628,8 +641,6 @@ mod concurrency {
                             // Alternate the server each round.
                             sync_now(&mut store, &urls[(p + k + round) % 2]);
                         }
-                        done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        let _ = url;
                         (dir, store)
                     }));
                 }
@@ -651,7 +662,12 @@ mod concurrency {
                     let dir = root.join(&user);
                     let mut store = enroll(&dir, &urls[j % 2], &user);
                     let mut n = 0;
+                    let start = std::time::Instant::now();
                     while done.load(std::sync::atomic::Ordering::SeqCst) < pushers {
+                        assert!(
+                            start.elapsed() < PULL_DEADLINE,
+                            "pushers still running after {PULL_DEADLINE:?}"
+                        );
                         sync_now(&mut store, &urls[(j + n) % 2]);
                         n += 1;
                     }
