@@ -17,8 +17,8 @@ step 1800 "build binaries for the end-to-end tests" cargo build --workspace --bi
 # suites again with every server on its own PostgreSQL database.
 step 2400 "cargo test (PostgreSQL $(pg_version) via pg_virtualenv for the storage tests)" \
   with_postgres cargo test --workspace --locked
-step 1800 "deterministic sync simulation: 10,000 schedules (release build)" \
-  cargo test --release --locked -p sinergi-server --test sim -- --nocapture
+SINERGI_SIM_SCHEDULES=10000 step 1800 "deterministic sync simulation: 10,000 schedules" \
+  cargo test --locked -p sinergi-server --test sim simulation -- --nocapture
 SINERGI_E2E_DATABASE=postgres step 1200 "end-to-end suites against PostgreSQL-backed servers" \
   with_postgres cargo test -p sinergi-e2e --locked
 step 2400 "the app end to end (tauri-driver + WebKitWebDriver under Xvfb, real server)" tests/app/run.sh

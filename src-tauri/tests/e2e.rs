@@ -1,13 +1,13 @@
 //! End-to-end test of the real app: the built binary driven through tauri-driver and
 //! WebKitWebDriver (run it under Xvfb), against a real sinergi-server on loopback.
 //!
-//! Runs only with `SINERGI_APP_E2E=1` (scripts/test.sh sets it) because it needs the release
-//! build with the embedded front end, tauri-driver and a display:
+//! Runs only with `SINERGI_APP_E2E=1` (scripts/test.sh sets it) because it needs the build with
+//! the embedded front end (`tauri/custom-protocol`), tauri-driver and a display:
 //!
 //! ```sh
 //! npm --prefix ui run build
 //! SINERGI_APP_E2E=1 xvfb-run -a -s "-screen 0 1400x1000x24" \
-//!   cargo test --release -p sinergi-app --features tauri/custom-protocol --test e2e -- --nocapture
+//!   cargo test -p sinergi-app --features tauri/custom-protocol --test e2e -- --nocapture
 //! ```
 //!
 //! Screenshots of every screen (360x640 and 1280x800, Indonesian) go to `SINERGI_SCREENSHOTS`

@@ -99,7 +99,15 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
     assert_eq!(total, 600);
 
     // Behind the store's back: one row deleted, one value changed, in two buckets.
-    let deleted = ids[10];
+    // (A row whose bucket holds another child, for the pending edit below: ids are random, so
+    // a fixed one has a bucket of its own about one time in ten.)
+    let deleted = *ids
+        .iter()
+        .find(|a| {
+            ids.iter()
+                .any(|b| b != *a && bucket_of(*b) == bucket_of(**a))
+        })
+        .expect("600 children in 256 buckets share some");
     let changed = *ids[11..]
         .iter()
         .find(|id| bucket_of(**id) != bucket_of(deleted))
@@ -108,7 +116,7 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
     let neighbour = *ids
         .iter()
         .find(|id| **id != deleted && bucket_of(**id) == bucket_of(deleted))
-        .expect("600 children fill every bucket");
+        .expect("chosen so");
     let mut f = Fields::new();
     f.insert("dusun".into(), json!("Wetan"));
     s.store.update(Kind::Child, neighbour, f).unwrap();
@@ -176,7 +184,8 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
 
     // Restored, nothing wiped, pending edits kept and delivered.
     let name = |id: Uuid, s: &Setup| s.store.get(id).unwrap().unwrap().fields["name"].clone();
-    assert_eq!(name(deleted, &s), json!("Anak 10"));
+    let d = ids.iter().position(|x| *x == deleted).unwrap();
+    assert_eq!(name(deleted, &s), json!(format!("Anak {d}")));
     let i = ids.iter().position(|x| *x == changed).unwrap();
     assert_eq!(name(changed, &s), json!(format!("Anak {i}")));
     assert_eq!(s.store.count(Kind::Child).unwrap(), 601);
@@ -279,4 +288,63 @@ fn old_requests_without_digest_fields_are_answered_and_bad_bucket_lists_refused(
     // Every bucket holding a record differs from an empty list's.
     let repair = resp.repair.unwrap();
     assert_eq!(repair.records.len(), resp.changes.len());
+}
+
+/// The server remembers a scope's digest between pull-only exchanges: the remembered one must
+/// follow every change to the master copy and never stand for another scope.
+#[test]
+fn a_remembered_scope_digest_follows_every_change_and_stays_in_its_scope() {
+    let mut s = setup();
+    s.store
+        .create(Kind::Child, child(s.posyandu, "Dewi"))
+        .unwrap();
+    assert!(sync(&mut s).in_sync);
+    let hash = token_hash(&s.store.enrollment().unwrap().unwrap().token);
+    let pull = |s: &mut Setup| {
+        let req = s.store.build_request(100, 1000, false).unwrap();
+        assert!(req.edits.is_empty() && req.want_digest);
+        let resp = s.service.sync(&hash, &req).unwrap();
+        let applied = s.store.apply_response(&resp).unwrap();
+        assert!(applied.checked && !applied.diverged, "{applied:?}");
+        resp.digest.unwrap()
+    };
+    let first = pull(&mut s);
+    assert_eq!(pull(&mut s), first);
+    assert_eq!(first, s.store.replica_digest().unwrap().root());
+
+    // A change the device has not seen: the next pull-only answer carries the new digest.
+    s.service
+        .store
+        .server_write(Kind::Child, Uuid::now_v7(), child(s.posyandu, "Eka"), T0)
+        .unwrap();
+    let second = pull(&mut s);
+    assert_ne!(second, first);
+    assert_eq!(second, s.store.replica_digest().unwrap().root());
+    assert_eq!(s.store.count(Kind::Child).unwrap(), 2);
+
+    // Another posyandu's kader, at the same sequence, gets her own scope's digest.
+    let desa = s.service.add_desa("Sukamaju Hilir", None).unwrap();
+    let other = s.service.add_posyandu(desa, "Mawar").unwrap();
+    s.service
+        .add_user("kader2", Role::Kader, Some(other), None, "rahasia-sekali")
+        .unwrap();
+    let mut store2 = LocalStore::open(&s.device_dir.with_file_name("kader2")).unwrap();
+    core_sync::enroll(
+        &mut store2,
+        &InProcess(&s.service),
+        "in-process",
+        &EnrollRequest {
+            user: "kader2".into(),
+            password: "rahasia-sekali".into(),
+            device_name: "hp2".into(),
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let third = pull(&mut s);
+    let hash2 = token_hash(&store2.enrollment().unwrap().unwrap().token);
+    let req2 = store2.build_request(100, 1000, false).unwrap();
+    let other_digest = s.service.sync(&hash2, &req2).unwrap().digest.unwrap();
+    assert_ne!(other_digest, third);
+    assert_eq!(other_digest, store2.replica_digest().unwrap().root());
 }

@@ -13,9 +13,13 @@ app_ensure_driver() {
     cargo install tauri-driver --version "^2" --locked
 }
 
-# Runs one integration test of sinergi-app against the release build with the embedded front end.
+# Runs one integration test of sinergi-app with the embedded front end (custom-protocol), in the
+# profile given by APP_PROFILE: the test build by default (it shares the workspace build's
+# dependencies), `release` for the benchmark.
 app_test() {
   local test="$1"; shift
+  local profile=()
+  [ "${APP_PROFILE:-dev}" = release ] && profile=(--release)
   CARGO_TARGET_DIR="$APP_TARGET" xvfb-run -a -s "-screen 0 1400x1000x24" \
-    cargo test --release --locked -p sinergi-app --features tauri/custom-protocol --test "$test" -- --nocapture "$@"
+    cargo test "${profile[@]}" --locked -p sinergi-app --features tauri/custom-protocol --test "$test" -- --nocapture "$@"
 }

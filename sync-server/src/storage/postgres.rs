@@ -121,6 +121,7 @@ struct Conn {
 pub struct PostgresStore {
     config: postgres::Config,
     pool: Mutex<Vec<Conn>>,
+    digests: engine::DigestCache,
 }
 
 /// How a transaction runs.
@@ -141,6 +142,7 @@ impl PostgresStore {
         let store = PostgresStore {
             config,
             pool: Mutex::new(Vec::new()),
+            digests: Default::default(),
         };
         let mut conn = store.connect()?;
         migrate(&mut conn.client)?;
@@ -613,9 +615,19 @@ impl MasterStore for PostgresStore {
                 }
             }
             let own = engine::confirm_own(req, &applied, &mut page);
-            let (digest, repair) = engine::digest_answer(req, page.more, &mut |cursor, limit| {
-                Self::pull(tx, who, cursor, limit)
-            })?;
+            let unchanged_at = if req.edits.is_empty() {
+                Some(tx.current_seq()?)
+            } else {
+                None
+            };
+            let (digest, repair) = engine::digest_answer(
+                req,
+                who,
+                page.more,
+                &self.digests,
+                unchanged_at,
+                &mut |cursor, limit| Self::pull(tx, who, cursor, limit),
+            )?;
             Ok(SyncResponse {
                 acked_through: applied.acked_through,
                 refused: applied.refused,

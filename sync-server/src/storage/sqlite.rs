@@ -18,8 +18,9 @@ use std::sync::{LazyLock, Mutex};
 use uuid::Uuid;
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
 CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO counters VALUES ('seq', 0);
 -- The master copy: one row per record; `fields` holds the values, `meta` each field's clock and
@@ -77,11 +78,23 @@ CREATE TABLE refusals (
     PRIMARY KEY (device_id, device_seq)
 );
 "#,
-    )])
+        ),
+        // Pulls and scope digests read one scope: without these every one walked the whole
+        // table (a kader's scope is its posyandu plus the puskesmas-level records). No index
+        // on puskesmas_id alone: SQLite would prefer it to the duplicate keys' indexes and walk
+        // the puskesmas for every child written.
+        M::up(
+            r#"
+CREATE INDEX records_posyandu_seq ON records(posyandu_id, seq);
+CREATE INDEX records_puskesmas_level ON records(puskesmas_id, seq) WHERE posyandu_id IS NULL;
+"#,
+        ),
+    ])
 });
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    digests: engine::DigestCache,
 }
 
 impl SqliteStore {
@@ -95,6 +108,7 @@ impl SqliteStore {
         MIGRATIONS.to_latest(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            digests: Default::default(),
         })
     }
 
@@ -455,9 +469,19 @@ impl MasterStore for SqliteStore {
                 }
             }
             let own = engine::confirm_own(req, &applied, &mut page);
-            let (digest, repair) = engine::digest_answer(req, page.more, &mut |cursor, limit| {
-                Self::pull(tx, who, cursor, limit)
-            })?;
+            let unchanged_at = if req.edits.is_empty() {
+                Some(tx.current_seq()?)
+            } else {
+                None
+            };
+            let (digest, repair) = engine::digest_answer(
+                req,
+                who,
+                page.more,
+                &self.digests,
+                unchanged_at,
+                &mut |cursor, limit| Self::pull(tx, who, cursor, limit),
+            )?;
             Ok(SyncResponse {
                 acked_through: applied.acked_through,
                 refused: applied.refused,
