@@ -17,9 +17,13 @@ step 1800 "build binaries for the end-to-end tests" cargo build --workspace --bi
 # suites again with every server on its own PostgreSQL database.
 step 2400 "cargo test (PostgreSQL $(pg_version) via pg_virtualenv for the storage tests)" \
   with_postgres cargo test --workspace --locked
+# The later steps select test targets with --workspace: with -p, Cargo resolves the features of
+# that package alone and rebuilds much of the tree.
 SINERGI_SIM_SCHEDULES=10000 step 1800 "deterministic sync simulation: 10,000 schedules" \
-  cargo test --locked -p sinergi-server --test sim simulation -- --nocapture
+  cargo test --workspace --locked --test sim simulation -- --nocapture
+e2e_suites=()
+for f in tests/tests/*.rs; do e2e_suites+=(--test "$(basename "$f" .rs)"); done
 SINERGI_E2E_DATABASE=postgres step 1200 "end-to-end suites against PostgreSQL-backed servers" \
-  with_postgres cargo test -p sinergi-e2e --locked
+  with_postgres cargo test --workspace --locked "${e2e_suites[@]}"
 step 2400 "the app end to end (tauri-driver + WebKitWebDriver under Xvfb, real server)" tests/app/run.sh
 echo ">> all tests passed in $SECONDS s"

@@ -13,13 +13,14 @@ app_ensure_driver() {
     cargo install tauri-driver --version "^2" --locked
 }
 
-# Runs one integration test of sinergi-app with the embedded front end (custom-protocol), in the
-# profile given by APP_PROFILE: the test build by default (it shares the workspace build's
-# dependencies), `release` for the benchmark.
+# Runs one integration test of sinergi-app (its default feature embeds the front end), in the
+# profile given by APP_PROFILE: the workspace's test build by default (selected with --workspace
+# so that every dependency keeps the features, and the build, of scripts/test.sh's earlier steps),
+# `release` for the benchmark.
 app_test() {
   local test="$1"; shift
-  local profile=()
-  [ "${APP_PROFILE:-dev}" = release ] && profile=(--release)
+  local select=(--workspace)
+  [ "${APP_PROFILE:-dev}" = release ] && select=(--release -p sinergi-app)
   CARGO_TARGET_DIR="$APP_TARGET" xvfb-run -a -s "-screen 0 1400x1000x24" \
-    cargo test "${profile[@]}" --locked -p sinergi-app --features tauri/custom-protocol --test "$test" -- --nocapture "$@"
+    cargo test "${select[@]}" --locked --test "$test" -- --nocapture "$@"
 }

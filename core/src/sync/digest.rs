@@ -52,8 +52,19 @@ impl Default for ScopeDigest {
 
 impl ScopeDigest {
     pub fn add(&mut self, kind: Kind, id: Uuid, seq: i64, fields: &Fields) {
+        self.add_hash(id, record_hash(kind, id, seq, fields));
+    }
+
+    /// Count a record by its `record_hash` (a server keeping a scope's digest up to date).
+    pub fn add_hash(&mut self, id: Uuid, hash: u64) {
         let b = &mut self.buckets[bucket_of(id)];
-        *b = b.wrapping_add(record_hash(kind, id, seq, fields));
+        *b = b.wrapping_add(hash);
+    }
+
+    /// Take back what `add_hash` counted.
+    pub fn remove_hash(&mut self, id: Uuid, hash: u64) {
+        let b = &mut self.buckets[bucket_of(id)];
+        *b = b.wrapping_sub(hash);
     }
 
     /// One hex string for the whole set (what a sync response carries).

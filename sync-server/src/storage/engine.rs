@@ -7,12 +7,10 @@ use serde_json::Value;
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
 use sinergi_core::model::{validate_record, Fields, Kind, Lookup};
-use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, Repair, Role, SyncRequest, MAX_PAGE};
+use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, Role, SyncRequest};
 use sinergi_core::store::CLOCK_WARNING_MS;
-use sinergi_core::sync::digest::{bucket_of, ScopeDigest};
 use sinergi_core::Problem;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use uuid::Uuid;
 
 /// What applying a request did.
@@ -212,117 +210,6 @@ fn own_version(
         }
     }
     (expected == c.fields).then_some(last)
-}
-
-/// What a device's scope is made of: the parameters of the backends' `pull`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ScopeKey {
-    kader: bool,
-    posyandu_id: Option<Uuid>,
-    puskesmas_id: Option<Uuid>,
-}
-
-impl ScopeKey {
-    fn of(who: &Principal) -> Self {
-        let kader = who.role == Role::Kader;
-        ScopeKey {
-            kader,
-            posyandu_id: if kader { who.posyandu_id } else { None },
-            puskesmas_id: who.puskesmas_id,
-        }
-    }
-}
-
-/// Scope digest roots by scope, each with the master copy's sequence it was computed at.
-#[derive(Default)]
-pub struct DigestCache(Mutex<HashMap<ScopeKey, (i64, String)>>);
-
-/// Scopes remembered at most (a root is 64 bytes): a district's posyandu fit many times over.
-const DIGEST_CACHE_SCOPES: usize = 10_000;
-
-impl DigestCache {
-    fn get(&self, key: &ScopeKey, seq: i64) -> Option<String> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .filter(|(at, _)| *at == seq)
-            .map(|(_, root)| root.clone())
-    }
-
-    fn put(&self, key: ScopeKey, seq: i64, root: String) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= DIGEST_CACHE_SCOPES {
-            // Older sequences are stale anyway: keep only those still current.
-            map.retain(|_, (at, _)| *at >= seq);
-            if map.len() >= DIGEST_CACHE_SCOPES {
-                map.clear();
-            }
-        }
-        map.insert(key, (seq, root));
-    }
-}
-
-/// The digest part of an answer, computed in the exchange's transaction after its page: the
-/// root of the device's scope when asked for on the last page (the device, once it has applied
-/// the page, must hold exactly that), and, when the device sent its bucket digests, every record
-/// of the buckets that differ. `pull` reads the scope in pages (the backend's own pull, so the
-/// scope is the one devices receive).
-///
-/// `unchanged_at` is the master copy's sequence when this transaction has written nothing and
-/// sees only committed changes (a pull-only exchange): a scope's digest is then remembered in
-/// `cache` under that sequence and reused while it stays the same, so the devices of a meeting
-/// that pull after the pushes do not each read their whole scope again.
-pub fn digest_answer(
-    req: &SyncRequest,
-    who: &Principal,
-    more: bool,
-    cache: &DigestCache,
-    unchanged_at: Option<i64>,
-    pull: &mut dyn FnMut(i64, u32) -> Result<Page>,
-) -> Result<(Option<String>, Option<Repair>)> {
-    let want_root = req.want_digest && !more;
-    if !want_root && req.repair.is_none() {
-        return Ok((None, None));
-    }
-    let key = ScopeKey::of(who);
-    if req.repair.is_none() {
-        if let Some(root) = unchanged_at.and_then(|seq| cache.get(&key, seq)) {
-            return Ok((Some(root), None));
-        }
-    }
-    let mut scan = |keep: &dyn Fn(Uuid) -> bool| -> Result<(ScopeDigest, Vec<_>)> {
-        let (mut digest, mut kept, mut cursor) = (ScopeDigest::default(), Vec::new(), 0);
-        loop {
-            let page = pull(cursor, MAX_PAGE)?;
-            for c in page.changes {
-                digest.add(c.kind, c.id, c.seq, &c.fields);
-                if keep(c.id) {
-                    kept.push(c);
-                }
-            }
-            if !page.more {
-                return Ok((digest, kept));
-            }
-            cursor = page.cursor;
-        }
-    };
-    let (digest, _) = scan(&|_| false)?;
-    if let Some(seq) = unchanged_at {
-        cache.put(key, seq, digest.root());
-    }
-    let repair = match &req.repair {
-        None => None,
-        Some(theirs) => {
-            // The shape was checked with the request; a bad one asks for nothing.
-            let buckets = digest.differing(theirs).unwrap_or_default();
-            let records = if buckets.is_empty() {
-                Vec::new()
-            } else {
-                scan(&|id| buckets.contains(&(bucket_of(id) as u16)))?.1
-            };
-            Some(Repair { buckets, records })
-        }
-    };
-    Ok((want_root.then(|| digest.root()), repair))
 }
 
 /// The server's own edit: same rules, always causally after what it has.

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod postgres;
+pub mod scope_digest;
 pub mod sqlite;
 
 use crate::error::ServerError;

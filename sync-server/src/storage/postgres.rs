@@ -28,6 +28,7 @@
 //! so two processes starting at once do not race.
 
 use super::engine::{self, apply_request};
+use super::scope_digest;
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
     RecordVisitor, Result, Row, User,
@@ -121,7 +122,7 @@ struct Conn {
 pub struct PostgresStore {
     config: postgres::Config,
     pool: Mutex<Vec<Conn>>,
-    digests: engine::DigestCache,
+    digests: scope_digest::DigestCache,
 }
 
 /// How a transaction runs.
@@ -620,7 +621,7 @@ impl MasterStore for PostgresStore {
             } else {
                 None
             };
-            let (digest, repair) = engine::digest_answer(
+            let (digest, repair) = scope_digest::digest_answer(
                 req,
                 who,
                 page.more,

@@ -2,6 +2,7 @@
 //! also makes sequence numbers visible in order (guarantee 5).
 
 use super::engine::{self, apply_request};
+use super::scope_digest;
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
     RecordVisitor, Result, Row, User,
@@ -94,7 +95,7 @@ CREATE INDEX records_puskesmas_level ON records(puskesmas_id, seq) WHERE posyand
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
-    digests: engine::DigestCache,
+    digests: scope_digest::DigestCache,
 }
 
 impl SqliteStore {
@@ -474,7 +475,7 @@ impl MasterStore for SqliteStore {
             } else {
                 None
             };
-            let (digest, repair) = engine::digest_answer(
+            let (digest, repair) = scope_digest::digest_answer(
                 req,
                 who,
                 page.more,
