@@ -2,12 +2,13 @@
 //! name can be found, that opens only with its PIN; a plain store is encrypted in place by
 //! setting a PIN, and a switch cut off half way is finished or undone at the next open.
 
+mod common;
+
 use serde_json::{json, Value};
 use sinergi_core::hlc::SystemClock;
 use sinergi_core::model::{Fields, Kind};
-use sinergi_core::protocol::{Role, SyncResponse};
 use sinergi_core::store::keyfile::{DB_FILE, KEY_FILE};
-use sinergi_core::store::{Enrollment, LocalStore};
+use sinergi_core::store::LocalStore;
 use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -29,24 +30,7 @@ fn open(dir: &Path, pin: Option<&str>) -> sinergi_core::Result<LocalStore> {
 /// A posyandu from the server, then a child with her mother's name and a weighing.
 fn fill(s: &mut LocalStore) -> Uuid {
     let posyandu = Uuid::from_u128(2);
-    let resp: SyncResponse = serde_json::from_value(json!({
-        "acked_through": 0, "refused": [], "conflicts": 0, "exits": [],
-        "changes": [{"kind": "posyandu", "id": posyandu, "seq": 1, "posyandu_id": posyandu,
-                     "fields": {"desa_id": Uuid::from_u128(3), "puskesmas_id": Uuid::from_u128(1), "name": "Melati"}}],
-        "cursor": 1, "more": false, "server_clock_ms": 1_748_736_000_000i64, "clock_offset_ms": 0, "clock_warning": false
-    }))
-    .unwrap();
-    s.apply_response(&resp).unwrap();
-    s.set_enrollment(&Enrollment {
-        server_url: "http://localhost:0".into(),
-        device_id: Uuid::from_u128(0xd1),
-        token: TOKEN.into(),
-        role: Role::Kader,
-        user: "kader1".into(),
-        puskesmas_id: Uuid::from_u128(1),
-        posyandu_id: Some(posyandu),
-    })
-    .unwrap();
+    common::enroll_kader(s, posyandu, TOKEN, 1_748_736_000_000);
     let child = s
         .create(
             Kind::Child,

@@ -1,12 +1,13 @@
 //! The pregnancy register read from a real device store: KEK and anaemia from the latest
 //! readings, gestational age and due date, Td status with the next dose, visits in order.
 
+mod common;
+
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 use sinergi_core::hlc::ManualClock;
 use sinergi_core::model::{Fields, Kind};
-use sinergi_core::protocol::{Role, SyncResponse};
-use sinergi_core::store::{Enrollment, LocalStore};
+use sinergi_core::store::LocalStore;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -18,19 +19,9 @@ fn fields(v: Value) -> Fields {
 }
 
 fn store(dir: &std::path::Path, posyandu: Uuid) -> LocalStore {
-    let store = LocalStore::open_with_clock(dir, Arc::new(ManualClock::new(NOW))).unwrap();
-    store
-        .set_enrollment(&Enrollment {
-            server_url: "http://localhost:0".into(),
-            device_id: Uuid::from_u128(0xd1),
-            token: "token".into(),
-            role: Role::Kader,
-            user: "kader1".into(),
-            puskesmas_id: Uuid::from_u128(1),
-            posyandu_id: Some(posyandu),
-        })
-        .unwrap();
-    store
+    let mut s = LocalStore::open_with_clock(dir, Arc::new(ManualClock::new(NOW))).unwrap();
+    common::enroll_kader(&mut s, posyandu, "token", NOW);
+    s
 }
 
 #[test]
@@ -38,15 +29,6 @@ fn register_judges_latest_readings_and_td() {
     let dir = tempfile::tempdir().unwrap();
     let posyandu = Uuid::from_u128(2);
     let mut s = store(dir.path(), posyandu);
-    // The posyandu arrives from the server first (JSON, so new optional fields default).
-    let resp: SyncResponse = serde_json::from_value(json!({
-        "acked_through": 0, "refused": [], "conflicts": 0, "exits": [],
-        "changes": [{"kind": "posyandu", "id": posyandu, "seq": 1, "posyandu_id": posyandu,
-                     "fields": {"desa_id": Uuid::from_u128(3), "puskesmas_id": Uuid::from_u128(1), "name": "Melati"}}],
-        "cursor": 1, "more": false, "server_clock_ms": NOW, "clock_offset_ms": 0, "clock_warning": false
-    }))
-    .unwrap();
-    s.apply_response(&resp).unwrap();
 
     let woman = s
         .create(

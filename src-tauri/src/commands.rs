@@ -12,7 +12,7 @@ use sinergi_core::protocol::EnrollRequest;
 use sinergi_core::report::{self, Format, Level, ReportInput, YearMonth};
 use sinergi_core::store::{keyfile, Choice, LocalStore};
 use sinergi_core::sync::{self as core_sync, HttpTransport, SyncOptions};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tauri::{Emitter, State};
@@ -336,48 +336,7 @@ pub async fn add_measurement(
 pub async fn day_list(state: State<'_, AppState>) -> AppResult<DayList> {
     with_store(&state, |s| {
         let month = YearMonth::of(s.today());
-        let mut last: HashMap<String, (chrono::NaiveDate, Option<f64>)> = HashMap::new();
-        let mut done: HashMap<String, bool> = HashMap::new();
-        for m in s.list(Kind::Measurement)? {
-            let (Some(child), Some(d)) = (text(&m.fields, "child_id"), date(&m.fields, "date"))
-            else {
-                continue;
-            };
-            if month.contains(d) {
-                done.insert(child.clone(), true);
-            }
-            let w = m.fields.get("weight_kg").and_then(Value::as_f64);
-            let e = last.entry(child).or_insert((d, w));
-            if d >= e.0 {
-                *e = (d, w);
-            }
-        }
-        let children = s
-            .list(Kind::Child)?
-            .into_iter()
-            .filter(|c| {
-                c.fields.get("merged_into").is_none_or(Value::is_null)
-                    && matches!(text(&c.fields, "status").as_deref(), None | Some("aktif"))
-            })
-            .map(|c| {
-                let id = c.id.to_string();
-                let l = last.get(&id);
-                DayChild {
-                    done: done.contains_key(&id),
-                    last_date: l.map(|l| l.0.to_string()),
-                    last_weight_kg: l.and_then(|l| l.1),
-                    name: text(&c.fields, "name").unwrap_or_default(),
-                    sex: text(&c.fields, "sex").unwrap_or_default(),
-                    birth_date: text(&c.fields, "birth_date").unwrap_or_default(),
-                    nik: text(&c.fields, "nik"),
-                    mother_name: text(&c.fields, "mother_name"),
-                    dusun: text(&c.fields, "dusun"),
-                    posyandu_id: c.posyandu_id.map(|p| p.to_string()),
-                    pending: c.pending,
-                    id,
-                }
-            })
-            .collect();
+        let children = s.day_list(month)?.into_iter().map(DayChild::from).collect();
         Ok(DayList {
             month: month.to_string(),
             children,

@@ -361,7 +361,6 @@ pub struct DayChild {
     pub nik: Option<String>,
     pub mother_name: Option<String>,
     pub dusun: Option<String>,
-    pub posyandu_id: Option<String>,
     /// Weighed in the current month.
     pub done: bool,
     pub last_date: Option<String>,
@@ -369,7 +368,25 @@ pub struct DayChild {
     pub pending: u32,
 }
 
-/// The posyandu day: every active child and who is done this month.
+impl From<sinergi_core::store::DayEntry> for DayChild {
+    fn from(e: sinergi_core::store::DayEntry) -> Self {
+        DayChild {
+            id: e.id.to_string(),
+            name: e.name,
+            sex: e.sex,
+            birth_date: e.birth_date,
+            nik: e.nik,
+            mother_name: e.mother_name,
+            dusun: e.dusun,
+            done: e.done,
+            last_date: e.last_date.map(|d| d.to_string()),
+            last_weight_kg: e.last_weight_kg,
+            pending: e.pending,
+        }
+    }
+}
+
+/// The posyandu day: every active child and who is done this month, expected ones first.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct DayList {
     /// YYYY-MM.

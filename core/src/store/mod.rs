@@ -3,6 +3,7 @@
 
 mod apply;
 mod assess;
+mod day;
 mod edit;
 pub mod keyfile;
 mod meta;
@@ -10,6 +11,7 @@ mod review;
 mod schema;
 
 pub use apply::{Applied, CLOCK_WARNING_MS};
+pub use day::DayEntry;
 pub use edit::EditOutcome;
 pub use meta::{Enrollment, SyncState};
 pub use review::Choice;

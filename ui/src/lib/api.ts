@@ -75,3 +75,27 @@ export const api = {
   onSyncProgress: (f: (r: SyncReportDto) => void): Promise<UnlistenFn> =>
     listen<SyncReportDto>("sync-progress", (e) => f(e.payload)),
 };
+
+/** The first screen's data, asked for while the page is still mounting (see main.ts). */
+type Early = { appInfo: AppInfo; dayList: DayList };
+const early: { [K in keyof Early]?: Promise<Early[K]> } = {};
+
+export function preload(): void {
+  early.appInfo = api.appInfo();
+  early.dayList = api.dayList();
+  // A locked or new store answers with an error: the screens then ask again themselves.
+  early.dayList.catch(() => undefined);
+}
+
+/** The preloaded answer once (asked afresh if it failed), then always a fresh one. */
+export function preloaded<K extends keyof Early>(key: K): Promise<Early[K]> {
+  const fresh = api[key] as () => Promise<Early[K]>;
+  const p = early[key] as Promise<Early[K]> | undefined;
+  delete early[key];
+  return p ? p.catch(() => fresh()) : fresh();
+}
+
+/** Forget a preloaded answer that may be stale (the store was locked or not yet enrolled). */
+export function forgetPreloaded(): void {
+  delete early.dayList;
+}

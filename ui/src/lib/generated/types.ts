@@ -88,7 +88,7 @@ export type ChildPage = { child: RecordDto,
  */
 measurements: Array<MeasurementRow>, immunizations: Array<RecordDto>, vitamin_a: Array<RecordDto>, referrals: Array<RecordDto>, due: Array<DueDto>, };
 
-export type DayChild = { id: string, name: string, sex: string, birth_date: string, nik: string | null, mother_name: string | null, dusun: string | null, posyandu_id: string | null, 
+export type DayChild = { id: string, name: string, sex: string, birth_date: string, nik: string | null, mother_name: string | null, dusun: string | null, 
 /**
  * Weighed in the current month.
  */
