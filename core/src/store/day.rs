@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::report::YearMonth;
 use chrono::NaiveDate;
 use rusqlite::types::ValueRef;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// One line of the day list.
@@ -43,7 +43,7 @@ impl LocalStore {
         // Each child's last measurement (a later date wins; on the same date the one listed
         // last), and whether one falls in the month.
         let mut last: HashMap<String, (NaiveDate, Option<f64>)> = HashMap::new();
-        let mut done: HashMap<String, bool> = HashMap::new();
+        let mut done: HashSet<String> = HashSet::new();
         let mut st = self.conn.prepare_cached(
             "SELECT json_extract(fields, '$.child_id'), json_extract(fields, '$.date'),
                     json_extract(fields, '$.weight_kg')
@@ -63,7 +63,7 @@ impl LocalStore {
                 _ => None,
             };
             if month.contains(date) {
-                done.insert(child.clone(), true);
+                done.insert(child.clone());
             }
             let e = last.entry(child).or_insert((date, weight));
             if date >= e.0 {
@@ -94,7 +94,7 @@ impl LocalStore {
                 nik: text(r.get_ref(4)?),
                 mother_name: text(r.get_ref(5)?),
                 dusun: text(r.get_ref(6)?),
-                done: done.contains_key(&id),
+                done: done.contains(&id),
                 last_date: l.map(|l| l.0),
                 last_weight_kg: l.and_then(|l| l.1),
                 pending: r.get(7)?,
