@@ -11,6 +11,26 @@ use uuid::Uuid;
 /// Source of wall-clock time in milliseconds since the Unix epoch.
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> i64;
+
+    /// This device's time zone at `now_ms`, in seconds east of UTC: "today" for a person is the
+    /// local calendar date (Indonesia is UTC+7 to +9; at 08:30 WIT it is still yesterday in UTC).
+    fn utc_offset_secs(&self) -> i32 {
+        use chrono::TimeZone;
+        chrono::DateTime::from_timestamp_millis(self.now_ms())
+            .map(|t| {
+                chrono::Local
+                    .offset_from_utc_datetime(&t.naive_utc())
+                    .local_minus_utc()
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// The local calendar date at `ms` (UTC millis) for a zone `offset_secs` east of UTC.
+pub fn local_date(ms: i64, offset_secs: i32) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(ms.saturating_add(i64::from(offset_secs) * 1000))
+        .map(|d| d.date_naive())
+        .unwrap_or_default()
 }
 
 /// The machine's clock.
@@ -24,12 +44,16 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to (tests, simulation, or a device with a set offset).
+/// Its time zone is UTC unless set (`set_utc_offset_secs`).
 #[derive(Debug, Clone, Default)]
-pub struct ManualClock(Arc<AtomicI64>);
+pub struct ManualClock(Arc<AtomicI64>, Arc<std::sync::atomic::AtomicI32>);
 
 impl ManualClock {
     pub fn new(ms: i64) -> Self {
-        ManualClock(Arc::new(AtomicI64::new(ms)))
+        ManualClock(Arc::new(AtomicI64::new(ms)), Default::default())
+    }
+    pub fn set_utc_offset_secs(&self, secs: i32) {
+        self.1.store(secs, Ordering::SeqCst)
     }
     pub fn set(&self, ms: i64) {
         self.0.store(ms, Ordering::SeqCst)
@@ -42,6 +66,9 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.0.load(Ordering::SeqCst)
+    }
+    fn utc_offset_secs(&self) -> i32 {
+        self.1.load(Ordering::SeqCst)
     }
 }
 

@@ -94,9 +94,17 @@ fn a_merged_child_leaves_the_list() {
     let mut s = store(dir.path());
     let a = child(&mut s, "Siti", json!({}));
     let b = child(&mut s, "Siti A", json!({}));
+    // A bidan merged them (a kader may not): the merge arrives from the server.
     let mut f = s.get(b).unwrap().unwrap().fields;
     f.insert("merged_into".into(), json!(a.to_string()));
-    s.update(Kind::Child, b, f).unwrap();
+    f.insert("status".into(), json!("digabung"));
+    let resp: sinergi_core::protocol::SyncResponse = serde_json::from_value(json!({
+        "acked_through": 2, "refused": [], "conflicts": 0, "exits": [],
+        "changes": [{"kind": "child", "id": b, "seq": 9, "posyandu_id": POSYANDU, "fields": f}],
+        "cursor": 9, "more": false, "server_clock_ms": NOW, "clock_offset_ms": 0, "clock_warning": false
+    }))
+    .unwrap();
+    s.apply_response(&resp).unwrap();
     let list = s.day_list(YearMonth::new(2025, 6).unwrap()).unwrap();
     assert_eq!(list.iter().map(|e| e.id).collect::<Vec<_>>(), [a]);
 }

@@ -139,7 +139,7 @@ pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
                 version,
                 data_dir,
                 export_dir,
-                today: chrono::Utc::now().date_naive().to_string(),
+                today: chrono::Local::now().date_naive().to_string(),
                 enrollment: None,
                 locked: true,
                 encrypted: true,

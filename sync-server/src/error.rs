@@ -37,6 +37,23 @@ impl ServerError {
         }
     }
 
+    /// What a client is told: a request problem as it is; anything else only as `internal` with
+    /// an incident id, while the detail goes to the server's log under that id (a client never
+    /// sees the server's internals).
+    pub fn public_problem(&self) -> Problem {
+        if let ServerError::Request(_, p) = self {
+            return p.clone();
+        }
+        let incident = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
+        eprintln!("incident {incident}: {self}");
+        Problem::new(
+            "internal",
+            None,
+            format!("Terjadi kesalahan di server (insiden {incident}). Coba lagi nanti; bila berulang, sampaikan kode insiden ini kepada admin puskesmas."),
+            format!("Server error (incident {incident}). Try again later; if it repeats, give this incident code to the puskesmas admin."),
+        )
+    }
+
     pub fn bad_request(status: u16, code: &str, id: String, en: String) -> Self {
         ServerError::Request(status, Problem::new(code, None, id, en))
     }
@@ -45,5 +62,26 @@ impl ServerError {
 impl From<serde_json::Error> for ServerError {
     fn from(e: serde_json::Error) -> Self {
         ServerError::Data(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_reach_clients_as_a_code_and_an_incident_only() {
+        let e = ServerError::Data("table records has no column secret_detail".into());
+        let p = e.public_problem();
+        assert_eq!(p.code, "internal");
+        let incident = p.message_en.split("incident ").nth(1).unwrap()[..12].to_string();
+        assert!(
+            incident.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{incident}"
+        );
+        assert!(p.message.contains(&incident));
+        assert!(!p.message.contains("secret_detail") && !p.message_en.contains("secret_detail"));
+        let req = ServerError::bad_request(422, "x", "a".into(), "b".into());
+        assert_eq!(req.public_problem().code, "x");
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::auth;
 use crate::auth::{LoginLimiter, LoginLimits};
+use crate::conn_limit::BODY_TIMEOUT;
 use crate::error::ServerError;
 use crate::service::Service;
 use axum::body::{to_bytes, Body, Bytes};
@@ -22,6 +23,8 @@ use std::time::Instant;
 
 /// Largest body on the wire (compressed); the decompressed limit is `MAX_BODY_BYTES`.
 pub const MAX_WIRE_BYTES: usize = 16 * 1024 * 1024;
+/// An enrollment is a user name, a password and a device name: it never needs more.
+const MAX_ENROLL_WIRE_BYTES: usize = 64 * 1024;
 
 /// How many requests may be decoded, merged or checked (argon2) at once. The rest wait here,
 /// as cheap async tasks, instead of each holding a blocking thread with its own heap and, for a
@@ -33,17 +36,30 @@ static BLOCKING_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> =
         tokio::sync::Semaphore::new((cores * 2).max(4))
     });
 
+/// Wait for a slot: everything that costs memory or CPU (reading and decoding a body, a merge,
+/// a report) runs while holding one.
+async fn slot() -> Result<tokio::sync::SemaphorePermit<'static>, ServerError> {
+    BLOCKING_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| ServerError::Data(e.to_string()))
+}
+
+/// Run blocking work on its own thread (the caller holds a slot).
+async fn on_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServerError::Data(e.to_string()))
+}
+
 /// Run blocking work once a slot is free.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServerError> {
-    let _slot = BLOCKING_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| ServerError::Data(e.to_string()))?;
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServerError::Data(e.to_string()))
+    let _slot = slot().await?;
+    on_thread(f).await
 }
 
 /// What the handlers share: the service, and the gate in front of password checks.
@@ -98,7 +114,10 @@ pub fn router_with(service: Arc<Service>, limits: LoginLimits) -> Router {
 
 pub fn error_response(e: ServerError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = serde_json::to_vec(&ErrorBody { error: e.problem() }).unwrap_or_default();
+    let body = serde_json::to_vec(&ErrorBody {
+        error: e.public_problem(),
+    })
+    .unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -123,14 +142,24 @@ fn json_response<T: serde::Serialize>(headers: &HeaderMap, msg: &T) -> Response 
     resp
 }
 
-/// Read and decode a body: size limits, brotli, gzip or identity, JSON with the right shape.
+/// Read and decode a body (the caller holds a slot): size limits, a time limit, brotli, gzip or
+/// identity, JSON with the right shape.
 async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
     req: Request,
+    max_wire: usize,
 ) -> Result<(HeaderMap, T), ServerError> {
     let (parts, body) = req.into_parts();
-    let bytes: Bytes = to_bytes(body, MAX_WIRE_BYTES)
+    let bytes: Bytes = tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, max_wire))
         .await
-        .map_err(|_| ServerError::Request(413, protocol::too_large(MAX_WIRE_BYTES)))?;
+        .map_err(|_| {
+            ServerError::bad_request(
+                408,
+                "body_timeout",
+                "Isi permintaan tidak selesai terkirim dalam 30 detik".into(),
+                "The request body did not arrive within 30 seconds".into(),
+            )
+        })?
+        .map_err(|_| ServerError::Request(413, protocol::too_large(max_wire)))?;
     let encoding = match parts
         .headers
         .get(header::CONTENT_ENCODING)
@@ -147,7 +176,7 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
             ))
         }
     };
-    let msg = blocking(move || protocol::decode_with::<T>(&bytes, encoding))
+    let msg = on_thread(move || protocol::decode_with::<T>(&bytes, encoding))
         .await?
         .map_err(|p: Problem| {
             let status = match p.code.as_str() {
@@ -167,7 +196,10 @@ async fn enroll(State(st): State<AppState>, req: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let result = async {
-        let (headers, body): (_, EnrollRequest) = read_body(req).await?;
+        let (headers, body): (_, EnrollRequest) = {
+            let _slot = slot().await?;
+            read_body(req, MAX_ENROLL_WIRE_BYTES).await?
+        };
         let limiter = &st.login.limiter;
         if let Err(retry) = limiter.attempt(&body.user, ip, Instant::now()) {
             return Ok(too_many_attempts(retry));
@@ -235,6 +267,8 @@ async fn report(
 ) -> Response {
     let result = async {
         let hash = bearer_hash(&headers)?;
+        // A report reads much: it waits its turn like any merge.
+        let _slot = slot().await?;
         let resp = tokio::task::spawn_blocking(move || {
             let who = svc.principal(&hash)?;
             let get = |k: &str| q.get(k).map(String::as_str);
@@ -277,8 +311,13 @@ async fn report(
 async fn sync(State(svc): State<Arc<Service>>, req: Request) -> Response {
     let result = async {
         let hash = bearer_hash(req.headers())?;
-        let (headers, body): (_, SyncRequest) = read_body(req).await?;
-        let resp = blocking(move || svc.sync(&hash, &body)).await??;
+        let _slot = slot().await?;
+        // Who is asking is known before a byte of the body is read: a stranger costs one
+        // indexed lookup, never a buffer or a decompression.
+        let s = svc.clone();
+        let who = on_thread(move || s.principal(&hash)).await??;
+        let (headers, body): (_, SyncRequest) = read_body(req, MAX_WIRE_BYTES).await?;
+        let resp = on_thread(move || svc.sync_as(&who, &body)).await??;
         Ok::<_, ServerError>(json_response(&headers, &resp))
     }
     .await;

@@ -2,6 +2,7 @@
 //! over sinergi-core's model and merge rule, with storage behind one trait.
 
 pub mod auth;
+pub mod conn_limit;
 pub mod demo;
 pub mod error;
 pub mod http;
@@ -95,15 +96,8 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     let app =
         http::router_with(service, opts.login).into_make_service_with_connect_info::<SocketAddr>();
-    let Some(tls) = opts.tls else {
-        let listener = tokio::net::TcpListener::bind(opts.bind).await?;
-        ready(listener.local_addr()?);
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
-    };
-    let config = tls_config(&tls.cert, &tls.key).map_err(std::io::Error::other)?;
     let listener = std::net::TcpListener::bind(opts.bind)?;
+    listener.set_nonblocking(true)?;
     ready(listener.local_addr()?);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -111,11 +105,26 @@ pub async fn serve_with(
         shutdown_signal().await;
         stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
     });
-    axum_server::from_tcp_rustls(
-        listener,
-        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
-    )?
-    .handle(handle)
-    .serve(app)
-    .await
+    let limit = conn_limit::LimitAcceptor::new(
+        axum_server::accept::DefaultAcceptor::new(),
+        conn_limit::MAX_CONNECTIONS,
+    );
+    let mut server = axum_server::from_tcp(listener)?
+        .handle(handle)
+        .first_request_timeout(conn_limit::HEAD_TIMEOUT);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(conn_limit::HEAD_TIMEOUT);
+    match opts.tls {
+        None => server.acceptor(limit).serve(app).await,
+        Some(tls) => {
+            let config = tls_config(&tls.cert, &tls.key).map_err(std::io::Error::other)?;
+            let tls = axum_server::tls_rustls::RustlsAcceptor::new(
+                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
+            )
+            .acceptor(limit);
+            server.acceptor(tls).serve(app).await
+        }
+    }
 }

@@ -1,12 +1,15 @@
 //! The records Sinergi keeps: their kinds, fields and validation.
 
 mod kind;
+mod rights;
 mod schema;
 mod validate;
 
 pub use kind::Kind;
+pub use rights::{check_write, may_write_field, FieldRule, FIELD_RULES};
 pub use schema::{
-    check_type as check_field, field_spec, parse_field_value, FieldSpec, FieldType, PARENT_FIELDS,
+    check_type as check_field, field_spec, parse_field_value, FieldSpec, FieldType, MAX_ANY_BYTES,
+    MAX_LONG_TEXT_CHARS, MAX_TEXT_CHARS, PARENT_FIELDS, REFERENCES,
 };
 pub use validate::{validate_record, Lookup, Warning};
 

@@ -227,6 +227,36 @@ pub const PARENT_FIELDS: &[(Kind, &[&str])] = &[
     (Kind::Duplicate, &["child_a"]),
 ];
 
+/// The fields that point at another record (other than the posyandu, desa and puskesmas a record
+/// belongs to), and the kind they point at (`None`: any kind). Every one must point inside the
+/// writer's scope; the server checks it on every edit.
+pub const REFERENCES: &[(Kind, &str, Option<Kind>)] = &[
+    (Kind::Child, "mother_id", Some(Kind::Woman)),
+    (Kind::Child, "merged_into", Some(Kind::Child)),
+    (Kind::Pregnancy, "woman_id", Some(Kind::Woman)),
+    (Kind::PregnancyVisit, "pregnancy_id", Some(Kind::Pregnancy)),
+    (Kind::Measurement, "child_id", Some(Kind::Child)),
+    (Kind::Immunization, "child_id", Some(Kind::Child)),
+    (Kind::VitaminA, "child_id", Some(Kind::Child)),
+    (Kind::Referral, "child_id", Some(Kind::Child)),
+    (Kind::Referral, "woman_id", Some(Kind::Woman)),
+    (Kind::Event, "child_id", Some(Kind::Child)),
+    (Kind::Event, "woman_id", Some(Kind::Woman)),
+    (Kind::Conflict, "record_id", None),
+    (Kind::Duplicate, "child_a", Some(Kind::Child)),
+    (Kind::Duplicate, "child_b", Some(Kind::Child)),
+    (Kind::Duplicate, "kept_id", Some(Kind::Child)),
+];
+
+/// The longest text a short field (a name, a code) may hold, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+/// The longest text of a free-text field (a note, a diagnosis, advice), in characters.
+pub const MAX_LONG_TEXT_CHARS: usize = 2000;
+/// Free-text fields: they get `MAX_LONG_TEXT_CHARS`, every other text `MAX_TEXT_CHARS`.
+const LONG_TEXT: &[&str] = &["note", "diagnosis", "action", "advice"];
+/// The largest free JSON value (a conflict's two values), in bytes once serialized.
+pub const MAX_ANY_BYTES: usize = 4096;
+
 impl Kind {
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
@@ -262,6 +292,9 @@ pub fn field_spec(kind: Kind, field: &str) -> Option<&'static FieldSpec> {
 }
 
 fn unknown_field(kind: Kind, field: &str) -> Problem {
+    // The name came from outside: never echo more of it than a person can read.
+    let field: String = field.chars().take(64).collect();
+    let field = field.as_str();
     Problem::new(
         "unknown_field",
         Some(field),
@@ -289,6 +322,7 @@ pub fn check_type(kind: Kind, field: &str, v: &Value) -> Result<(), Problem> {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
+    check_length(spec, field, v)?;
     let ok = match spec.ty {
         Text => v.as_str().is_some_and(|s| !s.trim().is_empty()),
         Date => v.as_str().is_some_and(|s| {
@@ -322,6 +356,33 @@ pub fn check_type(kind: Kind, field: &str, v: &Value) -> Result<(), Problem> {
             )
         }
     })
+}
+
+/// No value may grow so large that it burdens every device that syncs it (one 35 MB name once
+/// blocked a whole puskesmas's sync).
+fn check_length(spec: &FieldSpec, field: &str, v: &Value) -> Result<(), Problem> {
+    let (len, max, unit_id, unit_en) = match (spec.ty, v) {
+        (Text, Value::String(s)) => {
+            let max = if LONG_TEXT.contains(&field) {
+                MAX_LONG_TEXT_CHARS
+            } else {
+                MAX_TEXT_CHARS
+            };
+            (s.chars().count(), max, "huruf", "characters")
+        }
+        (Any, _) => (v.to_string().len(), MAX_ANY_BYTES, "byte", "bytes"),
+        (_, Value::String(s)) => (s.chars().count(), MAX_TEXT_CHARS, "huruf", "characters"),
+        _ => return Ok(()),
+    };
+    if len <= max {
+        return Ok(());
+    }
+    Err(Problem::new(
+        "text_too_long",
+        Some(field),
+        format!("Isian '{field}' terlalu panjang: {len} {unit_id}, paling banyak {max}"),
+        format!("'{field}' is too long: {len} {unit_en}, at most {max}"),
+    ))
 }
 
 /// Turn what a person typed (`FIELD=VALUE` on the command line, a form field) into the JSON

@@ -2,7 +2,7 @@
 
 use super::{meta, scope_of, ConnLookup, LocalStore};
 use crate::error::{CoreError, Problem, Result};
-use crate::model::{validate_record, Fields, Kind, Warning};
+use crate::model::{check_write, validate_record, Fields, Kind, Warning};
 use crate::protocol::Role;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -53,20 +53,7 @@ impl LocalStore {
         }
         let enrollment = self.enrollment()?;
         if let Some(e) = &enrollment {
-            if e.role == Role::Coordinator {
-                return Err(refuse(
-                    "read_only_role",
-                    "Koordinator hanya dapat membaca dan membuat laporan".into(),
-                    "Coordinators can read and report only".into(),
-                ));
-            }
-            if kind.is_review() && e.role == Role::Kader {
-                return Err(refuse(
-                    "forbidden_for_role",
-                    "Hanya bidan yang dapat menyelesaikan konflik dan duplikat".into(),
-                    "Only a bidan can resolve conflicts and duplicates".into(),
-                ));
-            }
+            check_write(&e.role, kind, &changes).map_err(CoreError::invalid)?;
         }
         let now = self.clock.now_ms();
         let today = self.today();

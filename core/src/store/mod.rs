@@ -78,7 +78,9 @@ pub(crate) fn open_conn(path: &Path, key: Option<&keyfile::DbKey>) -> Result<Con
         keyfile::apply_key(&conn, key)?;
     }
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // FULL: an edit the person saw saved survives a power cut (with NORMAL the last commits
+    // can roll back, and the device would number new edits again from a lower seq).
+    conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     schema::MIGRATIONS.to_latest(&mut conn)?;
@@ -159,13 +161,15 @@ impl LocalStore {
         &*self.clock
     }
 
-    /// Today for "date in the future" checks: the device clock corrected by the offset the
+    /// Today, the device's local calendar date (the default visit date, due lists, the day
+    /// list's month, "date in the future" checks): the device clock corrected by the offset the
     /// server measured at the last sync, so a phone reset to 1970 can still record today's visit.
     pub fn today(&self) -> chrono::NaiveDate {
         let offset = meta::get_i64(&self.conn, "clock_offset_ms").unwrap_or(0);
-        chrono::DateTime::from_timestamp_millis(self.clock.now_ms().saturating_add(offset))
-            .map(|d| d.date_naive())
-            .unwrap_or_default()
+        crate::hlc::local_date(
+            self.clock.now_ms().saturating_add(offset),
+            self.clock.utc_offset_secs(),
+        )
     }
 
     pub fn get(&self, id: Uuid) -> Result<Option<Record>> {
@@ -347,4 +351,34 @@ pub(crate) fn scope_of(
         }
     }
     Ok((own("posyandu_id"), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hlc::ManualClock;
+
+    #[test]
+    fn what_the_person_saw_saved_survives_a_power_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let mode: i64 = store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, 2, "synchronous=FULL");
+    }
+
+    #[test]
+    fn today_is_the_local_calendar_date() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2027-01-31 23:30 UTC is 1 February 08:30 in WIT (UTC+9).
+        let clock = ManualClock::new(1_801_438_200_000);
+        let store = LocalStore::open_with_clock(dir.path(), Arc::new(clock.clone())).unwrap();
+        assert_eq!(store.today().to_string(), "2027-01-31");
+        clock.set_utc_offset_secs(9 * 3600);
+        assert_eq!(store.today().to_string(), "2027-02-01");
+        clock.set_utc_offset_secs(7 * 3600);
+        assert_eq!(store.today().to_string(), "2027-02-01");
+    }
 }

@@ -6,8 +6,8 @@ use super::{DupKeys, MasterField, MasterRecord, Page, Principal, RecordTx, Resul
 use serde_json::Value;
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
-use sinergi_core::model::{validate_record, Fields, Kind, Lookup};
-use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, Role, SyncRequest};
+use sinergi_core::model::{check_write, validate_record, Fields, Kind, Lookup, REFERENCES};
+use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, SyncRequest};
 use sinergi_core::store::CLOCK_WARNING_MS;
 use sinergi_core::Problem;
 use std::collections::{HashMap, HashSet};
@@ -48,10 +48,10 @@ impl Lookup for TxLookup<'_> {
     }
 }
 
+/// The latest calendar date anywhere in Indonesia (WIT, UTC+9): a date a device saw as today
+/// is never "in the future" for the server.
 fn today(now_ms: i64) -> chrono::NaiveDate {
-    chrono::DateTime::from_timestamp_millis(now_ms)
-        .map(|d| d.date_naive())
-        .unwrap_or_default()
+    sinergi_core::hlc::local_date(now_ms, 9 * 3600)
 }
 
 fn refuse(code: &str, id: &str, en: &str) -> Problem {
@@ -95,7 +95,17 @@ pub fn apply_request(
             node: who.device_id,
         };
         let first_touch = !out.own.contains_key(&edit.id);
-        match apply_edit(tx, who, edit, hlc, now, first_touch) {
+        // Each edit in its own savepoint: a refused one leaves no trace at all, whatever it
+        // had written before the rule that refused it (a merge's follow-up moves, say).
+        tx.savepoint()?;
+        let result = apply_edit(tx, who, edit, hlc, now, first_touch);
+        match &result {
+            Ok(Ok(_)) => tx.release_savepoint()?,
+            _ => tx.rollback_savepoint()?,
+        }
+        // A store error is not the edit's fault: the whole request fails and is retried,
+        // nothing is acknowledged.
+        match result? {
             Ok(done) => {
                 out.conflicts += done.conflicts;
                 let own = out.own.entry(edit.id).or_insert_with(|| {
@@ -234,7 +244,7 @@ pub fn server_edit(
         counter: 0,
         node: Uuid::nil(),
     };
-    Ok(apply_edit(tx, &Principal::server(), &edit, hlc, now, false).map(|d| d.conflicts))
+    Ok(apply_edit(tx, &Principal::server(), &edit, hlc, now, false)?.map(|d| d.conflicts))
 }
 
 /// What an applied edit did.
@@ -258,40 +268,11 @@ fn apply_edit(
     hlc: Hlc,
     now: i64,
     want_pre: bool,
-) -> EditResult {
-    apply_edit_inner(tx, who, edit, hlc, now, want_pre).unwrap_or_else(|e| Err(e.problem()))
-}
-
-fn apply_edit_inner(
-    tx: &dyn RecordTx,
-    who: &Principal,
-    edit: &Edit,
-    hlc: Hlc,
-    now: i64,
-    want_pre: bool,
 ) -> Result<EditResult> {
     let kind = edit.kind;
     if !who.is_server() {
-        if who.role == Role::Coordinator {
-            return Ok(Err(refuse(
-                "read_only_role",
-                "Koordinator hanya dapat membaca dan membuat laporan",
-                "Coordinators can read and report only",
-            )));
-        }
-        if kind.is_master() {
-            return Ok(Err(refuse(
-                "master_data_readonly",
-                "Data posyandu, desa dan puskesmas hanya dibuat di server",
-                "Master data is made on the server only",
-            )));
-        }
-        if kind.is_review() && who.role == Role::Kader {
-            return Ok(Err(refuse(
-                "forbidden_for_role",
-                "Hanya bidan yang dapat menyelesaikan konflik dan duplikat",
-                "Only a bidan can resolve conflicts and duplicates",
-            )));
+        if let Err(p) = check_write(&who.role, kind, &edit.fields) {
+            return Ok(Err(p));
         }
     }
     for (name, v) in &edit.fields {
@@ -395,6 +376,9 @@ fn apply_edit_inner(
     if !who.covers(posyandu, puskesmas) {
         return Ok(Err(out_of_scope(false)));
     }
+    if let Err(p) = check_references(tx, who, edit.id, kind, &changed, &values)? {
+        return Ok(Err(p));
+    }
     let mut done = EditDone {
         conflicts: 0,
         pre,
@@ -437,7 +421,9 @@ fn apply_edit_inner(
         if kind == Kind::Child {
             flag_duplicates(tx, &rec, now)?;
             if changed.iter().any(|c| c == "merged_into") {
-                follow_merge(tx, &rec, now)?;
+                if let Err(p) = follow_merge(tx, who, &rec, now)? {
+                    return Ok(Err(p));
+                }
             }
         }
     } else if clock_only {
@@ -625,10 +611,16 @@ fn flag_duplicates(tx: &dyn RecordTx, rec: &MasterRecord, now: i64) -> Result<()
     Ok(())
 }
 
-/// A child was merged into another: its measurements and other records follow the kept child.
-fn follow_merge(tx: &dyn RecordTx, merged: &MasterRecord, now: i64) -> Result<()> {
+/// A child was merged into another: its measurements and other records follow the kept child,
+/// moved with the writer's rights (every one of them must be the writer's to move).
+fn follow_merge(
+    tx: &dyn RecordTx,
+    who: &Principal,
+    merged: &MasterRecord,
+    now: i64,
+) -> Result<std::result::Result<(), Problem>> {
     let Some(kept) = uuid_field(&merged.values(), "merged_into") else {
-        return Ok(());
+        return Ok(Ok(()));
     };
     for id in tx.dependents(merged.id)? {
         let Some(d) = tx.get(id)? else { continue };
@@ -643,9 +635,100 @@ fn follow_merge(tx: &dyn RecordTx, merged: &MasterRecord, now: i64) -> Result<()
             }
             _ => continue,
         }
-        write_server_record(tx, d.kind, id, f, now)?;
+        if !who.covers(d.posyandu_id, d.puskesmas_id) {
+            return Ok(Err(out_of_scope(true)));
+        }
+        if let Err(p) = server_edit(tx, d.kind, id, f, now)? {
+            return Ok(Err(Problem::new(
+                "merge_blocked",
+                Some("merged_into"),
+                format!(
+                    "Penggabungan ditolak: data {} anak ini tidak dapat dipindah ({})",
+                    d.kind, p.message
+                ),
+                format!(
+                    "Merge refused: this child's {} cannot be moved ({})",
+                    d.kind, p.message_en
+                ),
+            )));
+        }
     }
-    Ok(())
+    Ok(Ok(()))
+}
+
+fn bad_reference(code: &str, field: &str, id: &str, en: &str) -> Problem {
+    Problem::new(code, Some(field), id.into(), en.into())
+}
+
+/// Every reference an edit wrote points at an existing record of the right kind inside the
+/// writer's scope; a child is never merged into itself or into a chain that leads back to it.
+fn check_references(
+    tx: &dyn RecordTx,
+    who: &Principal,
+    id: Uuid,
+    kind: Kind,
+    changed: &[String],
+    values: &Fields,
+) -> Result<std::result::Result<(), Problem>> {
+    for (_, field, want) in REFERENCES
+        .iter()
+        .filter(|(k, f, _)| *k == kind && changed.iter().any(|c| c == f))
+    {
+        let Some(target) = uuid_field(values, field) else {
+            continue;
+        };
+        let Some(t) = tx.get(target)? else {
+            return Ok(Err(bad_reference(
+                "unknown_reference",
+                field,
+                "Data yang dirujuk tidak dikenal di server",
+                "The record referred to is not known on the server",
+            )));
+        };
+        if want.is_some_and(|w| w != t.kind) {
+            return Ok(Err(bad_reference(
+                "reference_wrong_kind",
+                field,
+                "Data yang dirujuk bukan jenis yang benar",
+                "The record referred to is of the wrong kind",
+            )));
+        }
+        if !who.covers(t.posyandu_id, t.puskesmas_id) {
+            return Ok(Err(bad_reference(
+                "reference_out_of_scope",
+                field,
+                "Data yang dirujuk berada di luar wilayah perangkat ini",
+                "The record referred to is outside this device's area",
+            )));
+        }
+        if *field == "merged_into" && merges_back(tx, target, id)? {
+            return Ok(Err(bad_reference(
+                "merge_cycle",
+                field,
+                "Anak tidak dapat digabung ke dirinya sendiri atau ke anak yang sudah digabung ke anak ini",
+                "A child cannot be merged into itself or into a child merged into it",
+            )));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Does following `merged_into` from `from` reach `id`?
+fn merges_back(tx: &dyn RecordTx, from: Uuid, id: Uuid) -> Result<bool> {
+    let mut at = from;
+    for _ in 0..64 {
+        if at == id {
+            return Ok(true);
+        }
+        match tx
+            .get(at)?
+            .and_then(|r| uuid_field(&r.values(), "merged_into"))
+        {
+            Some(next) => at = next,
+            None => return Ok(false),
+        }
+    }
+    Ok(true) // a chain this long is itself broken: refuse rather than loop
 }
 
 /// A new record pointing at a merged child points at the kept child instead.

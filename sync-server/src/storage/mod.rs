@@ -125,6 +125,12 @@ pub struct Page {
 
 /// What the engine needs from a backend, inside one transaction.
 pub trait RecordTx {
+    /// Start a savepoint (one per edit; they do not nest).
+    fn savepoint(&self) -> Result<()>;
+    /// Keep what was written since the savepoint.
+    fn release_savepoint(&self) -> Result<()>;
+    /// Undo everything since the savepoint, including what the transaction remembers in memory.
+    fn rollback_savepoint(&self) -> Result<()>;
     fn get(&self, id: Uuid) -> Result<Option<MasterRecord>>;
     /// Write a record whose `seq` the engine has already taken from `next_seq`.
     fn put(&self, rec: &MasterRecord, dup_keys: &DupKeys) -> Result<()>;

@@ -211,6 +211,7 @@ impl PostgresStore {
             stmts: RefCell::new(stmts),
             cache: Default::default(),
             seq: Cell::new(None),
+            saved_seq: Cell::new(None),
         };
         let out = f(&t)?;
         t.flush_seq()?;
@@ -350,6 +351,8 @@ struct Tx<'a> {
     stmts: RefCell<&'a mut HashMap<&'static str, Statement>>,
     cache: RefCell<HashMap<Uuid, Option<MasterRecord>>>,
     seq: Cell<Option<i64>>,
+    /// The sequence counter when the current savepoint was taken.
+    saved_seq: Cell<Option<i64>>,
 }
 
 impl Tx<'_> {
@@ -431,6 +434,29 @@ impl Tx<'_> {
 }
 
 impl RecordTx for Tx<'_> {
+    fn savepoint(&self) -> Result<()> {
+        self.tx.borrow_mut().batch_execute("SAVEPOINT edit")?;
+        self.saved_seq.set(self.seq.get());
+        Ok(())
+    }
+
+    fn release_savepoint(&self) -> Result<()> {
+        self.tx
+            .borrow_mut()
+            .batch_execute("RELEASE SAVEPOINT edit")?;
+        Ok(())
+    }
+
+    fn rollback_savepoint(&self) -> Result<()> {
+        self.tx
+            .borrow_mut()
+            .batch_execute("ROLLBACK TO SAVEPOINT edit; RELEASE SAVEPOINT edit")?;
+        // The cache may hold what was rolled back; it is only a cache.
+        self.cache.borrow_mut().clear();
+        self.seq.set(self.saved_seq.get());
+        Ok(())
+    }
+
     fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
         if let Some(hit) = self.cache.borrow().get(&id) {
             return Ok(hit.clone());

@@ -1,0 +1,368 @@
+//! The write rules of issue 11, told to both backends through the service (as the HTTP front
+//! calls it): references stay inside the writer's scope, a refused edit leaves no trace, the
+//! referral answer is the bidan's, and no text grows without bound.
+//!
+//! PostgreSQL tests read the `PG*` variables (`pg_virtualenv`); without a server they fail.
+
+use serde_json::{json, Value};
+use sinergi_core::hlc::{Clock, ManualClock};
+use sinergi_core::model::{Fields, Kind};
+use sinergi_core::protocol::{
+    Edit, EnrollRequest, Role, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+};
+use sinergi_server::auth::token_hash;
+use sinergi_server::service::Service;
+use sinergi_server::storage::postgres::{fresh_database, PostgresStore};
+use sinergi_server::storage::sqlite::SqliteStore;
+use sinergi_server::storage::MasterStore;
+use std::sync::Arc;
+use uuid::Uuid;
+
+const PASSWORD: &str = "rahasia-sekali";
+/// 2024-06-01.
+const T0: i64 = 1_717_200_000_000;
+
+struct World {
+    svc: Service,
+    clock: ManualClock,
+    posyandu_a: Uuid,
+    posyandu_b: Uuid,
+    /// A child of another puskesmas, made by the server.
+    foreign_child: Uuid,
+    _dir: Option<tempfile::TempDir>,
+}
+
+struct Dev {
+    id: Uuid,
+    hash: String,
+    seq: u64,
+}
+
+fn obj(v: Value) -> Fields {
+    v.as_object().cloned().unwrap()
+}
+
+impl World {
+    fn new(store: Box<dyn MasterStore>, dir: Option<tempfile::TempDir>) -> World {
+        let clock = ManualClock::new(T0);
+        let svc = Service::new(store, Arc::new(clock.clone()));
+        let pusk = svc.init("Puskesmas Uji").unwrap();
+        let desa = svc.add_desa("Desa Uji", None).unwrap();
+        let posyandu_a = svc.add_posyandu(desa, "Posyandu A").unwrap();
+        let posyandu_b = svc.add_posyandu(desa, "Posyandu B").unwrap();
+        svc.add_user("bidan", Role::Bidan, None, Some(pusk), PASSWORD)
+            .unwrap();
+        svc.add_user("kader_a", Role::Kader, Some(posyandu_a), None, PASSWORD)
+            .unwrap();
+        svc.add_user("kader_b", Role::Kader, Some(posyandu_b), None, PASSWORD)
+            .unwrap();
+        // Another puskesmas on the same server (a district store), with one child.
+        let (other, other_desa, other_pos, child) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let w = |kind, id, v: Value| svc.store.server_write(kind, id, obj(v), T0).unwrap();
+        w(Kind::Puskesmas, other, json!({"name": "Puskesmas Lain"}));
+        w(
+            Kind::Desa,
+            other_desa,
+            json!({"name": "Desa Lain", "puskesmas_id": other.to_string()}),
+        );
+        w(
+            Kind::Posyandu,
+            other_pos,
+            json!({"name": "Posyandu Lain", "desa_id": other_desa.to_string(),
+                   "puskesmas_id": other.to_string()}),
+        );
+        w(
+            Kind::Child,
+            child,
+            json!({"posyandu_id": other_pos.to_string(), "name": "Anak Lain", "sex": "P",
+                   "birth_date": "2023-01-01"}),
+        );
+        World {
+            svc,
+            clock,
+            posyandu_a,
+            posyandu_b,
+            foreign_child: child,
+            _dir: dir,
+        }
+    }
+
+    fn enroll(&self, user: &str) -> Dev {
+        let r = self
+            .svc
+            .enroll(&EnrollRequest {
+                user: user.into(),
+                password: PASSWORD.into(),
+                device_name: format!("hp-{user}"),
+            })
+            .unwrap();
+        Dev {
+            id: r.device_id,
+            hash: token_hash(&r.token),
+            seq: 0,
+        }
+    }
+
+    /// Push one edit; the response.
+    fn push(&self, dev: &mut Dev, kind: Kind, id: Uuid, fields: Value) -> SyncResponse {
+        dev.seq += 1;
+        self.clock.advance(1_000);
+        let req = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: dev.id,
+            device_clock_ms: self.clock.now_ms(),
+            cursor: 0,
+            edits: vec![Edit {
+                device_seq: dev.seq,
+                kind,
+                id,
+                made_ms: self.clock.now_ms(),
+                base_seq: 0,
+                fields: obj(fields),
+            }],
+            page_limit: 10,
+            bundle: false,
+            want_digest: false,
+            repair: None,
+        };
+        self.svc.sync(&dev.hash, &req).unwrap()
+    }
+
+    /// Push one edit that must be applied.
+    fn ok(&self, dev: &mut Dev, kind: Kind, id: Uuid, fields: Value) {
+        let r = self.push(dev, kind, id, fields);
+        assert!(r.refused.is_empty(), "refused: {:?}", r.refused);
+    }
+
+    /// Push one edit that must be refused with this code.
+    fn refused(&self, dev: &mut Dev, kind: Kind, id: Uuid, fields: Value, code: &str) {
+        let r = self.push(dev, kind, id, fields);
+        assert_eq!(r.refused.len(), 1, "not refused: {r:?}");
+        assert_eq!(r.refused[0].problem.code, code, "{:?}", r.refused[0]);
+        assert_eq!(r.acked_through, dev.seq, "a refusal is an answer too");
+    }
+
+    fn new_child(&self, dev: &mut Dev, posyandu: Uuid, name: &str, born: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        self.ok(
+            dev,
+            Kind::Child,
+            id,
+            json!({"posyandu_id": posyandu.to_string(), "name": name, "sex": "L",
+                   "birth_date": born}),
+        );
+        id
+    }
+
+    fn weigh(&self, dev: &mut Dev, child: Uuid, date: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        self.ok(
+            dev,
+            Kind::Measurement,
+            id,
+            json!({"child_id": child.to_string(), "date": date, "weight_kg": 9.5}),
+        );
+        id
+    }
+
+    fn field(&self, id: Uuid, name: &str) -> Option<Value> {
+        let rec = self.svc.store.get(id).unwrap().unwrap();
+        rec.values().get(name).cloned()
+    }
+}
+
+fn sqlite() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("master.db")).unwrap();
+    World::new(Box::new(store), Some(dir))
+}
+
+fn postgres() -> World {
+    let url = fresh_database("sinergi_trust")
+        .unwrap_or_else(|e| panic!("these tests need a PostgreSQL server: {e}"));
+    World::new(Box::new(PostgresStore::open(&url).unwrap()), None)
+}
+
+/// Case 3: a kader set `merged_into` on her own child to another posyandu's child, and the
+/// server moved her child's records onto it. Now only a bidan merges, and only inside her scope.
+fn merges_stay_in_scope(w: World) {
+    let (mut ka, mut kb, mut bidan) = (w.enroll("kader_a"), w.enroll("kader_b"), w.enroll("bidan"));
+    let mine = w.new_child(&mut ka, w.posyandu_a, "Budi", "2023-03-14");
+    let weighing = w.weigh(&mut ka, mine, "2024-05-02");
+    let theirs = w.new_child(&mut kb, w.posyandu_b, "Tono", "2023-03-14");
+    let merge = |target: Uuid| json!({"merged_into": target.to_string(), "status": "digabung"});
+    w.refused(&mut ka, Kind::Child, mine, merge(theirs), "forbidden_field");
+    w.refused(
+        &mut ka,
+        Kind::Child,
+        mine,
+        merge(w.foreign_child),
+        "forbidden_field",
+    );
+    // The bidan may merge inside her puskesmas, never into another puskesmas's child.
+    w.refused(
+        &mut bidan,
+        Kind::Child,
+        mine,
+        merge(w.foreign_child),
+        "reference_out_of_scope",
+    );
+    w.refused(&mut bidan, Kind::Child, mine, merge(mine), "merge_cycle");
+    let measurement = w.svc.store.get(weighing).unwrap().unwrap();
+    assert_eq!(
+        measurement.values()["child_id"],
+        json!(mine.to_string()),
+        "nothing moved"
+    );
+    assert_eq!(w.field(mine, "merged_into"), None);
+    // A merge into a child that is merged back into this one is a cycle.
+    w.ok(&mut bidan, Kind::Child, theirs, merge(mine));
+    w.refused(&mut bidan, Kind::Child, mine, merge(theirs), "merge_cycle");
+    // Other references too: a mother of another puskesmas is out of reach (here: a child id
+    // where a woman is wanted is the wrong kind).
+    w.refused(
+        &mut ka,
+        Kind::Child,
+        mine,
+        json!({"mother_id": w.foreign_child.to_string()}),
+        "unknown_woman",
+    );
+}
+
+/// Case 3, second half: a merge whose follow-up move is refused (a weighing dated before the
+/// kept child was born) is refused whole: no `merged_into`, nothing moved.
+fn a_refused_merge_leaves_no_trace(w: World) {
+    let (mut ka, mut bidan) = (w.enroll("kader_a"), w.enroll("bidan"));
+    let older = w.new_child(&mut ka, w.posyandu_a, "Siti", "2022-01-10");
+    let early = w.weigh(&mut ka, older, "2022-06-01");
+    let late = w.weigh(&mut ka, older, "2024-05-01");
+    let younger = w.new_child(&mut ka, w.posyandu_a, "Siti", "2023-12-01");
+    let r = w.push(
+        &mut bidan,
+        Kind::Child,
+        older,
+        json!({"merged_into": younger.to_string(), "status": "digabung"}),
+    );
+    assert_eq!(r.refused.len(), 1, "{r:?}");
+    assert_eq!(
+        r.refused[0].problem.code, "merge_blocked",
+        "{:?}",
+        r.refused[0]
+    );
+    assert_eq!(w.field(older, "merged_into"), None);
+    assert_eq!(w.field(older, "status"), None);
+    for m in [early, late] {
+        assert_eq!(w.field(m, "child_id"), Some(json!(older.to_string())));
+    }
+}
+
+/// Case 4: the answer to a referral is the bidan's.
+fn the_referral_answer_is_the_bidans(w: World) {
+    let (mut ka, mut bidan) = (w.enroll("kader_a"), w.enroll("bidan"));
+    let child = w.new_child(&mut ka, w.posyandu_a, "Ani", "2023-03-14");
+    let referral = Uuid::now_v7();
+    w.ok(
+        &mut ka,
+        Kind::Referral,
+        referral,
+        json!({"child_id": child.to_string(), "date": "2024-05-02", "reason": "bgm",
+               "status": "menunggu"}),
+    );
+    for answer in [
+        json!({"status": "dijawab"}),
+        json!({"status": "selesai"}),
+        json!({"diagnosis": "gizi kurang"}),
+        json!({"action": "PMT"}),
+        json!({"advice": "timbang lagi"}),
+        json!({"answer_date": "2024-05-03"}),
+    ] {
+        w.refused(&mut ka, Kind::Referral, referral, answer, "forbidden_field");
+    }
+    assert_eq!(w.field(referral, "status"), Some(json!("menunggu")));
+    w.ok(
+        &mut bidan,
+        Kind::Referral,
+        referral,
+        json!({"status": "dijawab", "answer_date": "2024-05-03", "diagnosis": "gizi kurang"}),
+    );
+    // The kader marks the answer seen.
+    w.ok(&mut ka, Kind::Referral, referral, json!({"seen": true}));
+}
+
+/// Case 8: one kader's 35 MB names once blocked every device's sync; texts now have limits.
+fn texts_have_limits(w: World) {
+    let mut ka = w.enroll("kader_a");
+    let id = Uuid::now_v7();
+    let huge = "a".repeat(35 * 1024 * 1024);
+    w.refused(
+        &mut ka,
+        Kind::Child,
+        id,
+        json!({"posyandu_id": w.posyandu_a.to_string(), "name": huge, "sex": "L",
+               "birth_date": "2023-03-14"}),
+        "text_too_long",
+    );
+    assert!(w.svc.store.get(id).unwrap().is_none());
+    let child = w.new_child(&mut ka, w.posyandu_a, &"b".repeat(200), "2023-03-14");
+    w.refused(
+        &mut ka,
+        Kind::Child,
+        child,
+        json!({"dusun": "c".repeat(201)}),
+        "text_too_long",
+    );
+    let referral = Uuid::now_v7();
+    w.refused(
+        &mut ka,
+        Kind::Referral,
+        referral,
+        json!({"child_id": child.to_string(), "date": "2024-05-02", "reason": "lainnya",
+               "note": "d".repeat(2001)}),
+        "text_too_long",
+    );
+    w.ok(
+        &mut ka,
+        Kind::Referral,
+        referral,
+        json!({"child_id": child.to_string(), "date": "2024-05-02", "reason": "lainnya",
+               "note": "d".repeat(2000)}),
+    );
+}
+
+#[test]
+fn sqlite_merges_stay_in_scope() {
+    merges_stay_in_scope(sqlite());
+}
+#[test]
+fn postgres_merges_stay_in_scope() {
+    merges_stay_in_scope(postgres());
+}
+#[test]
+fn sqlite_a_refused_merge_leaves_no_trace() {
+    a_refused_merge_leaves_no_trace(sqlite());
+}
+#[test]
+fn postgres_a_refused_merge_leaves_no_trace() {
+    a_refused_merge_leaves_no_trace(postgres());
+}
+#[test]
+fn sqlite_the_referral_answer_is_the_bidans() {
+    the_referral_answer_is_the_bidans(sqlite());
+}
+#[test]
+fn postgres_the_referral_answer_is_the_bidans() {
+    the_referral_answer_is_the_bidans(postgres());
+}
+#[test]
+fn sqlite_texts_have_limits() {
+    texts_have_limits(sqlite());
+}
+#[test]
+fn postgres_texts_have_limits() {
+    texts_have_limits(postgres());
+}
