@@ -115,15 +115,26 @@ enum Cmd {
         /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Failed logins per user name within the window before `429 too_many_attempts`.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-        login_max_failures: u32,
-        /// Failed logins per client address (over all user names) within the window.
+        /// Failed logins of one user name from one client address that cost no wait; after
+        /// that the pair waits --login-first-delay-secs, doubling with each further failure
+        /// (`429 too_many_attempts` with Retry-After). A success clears the pair.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        login_free_failures: u32,
+        /// Failed logins from one client address, over all user names, before the address
+        /// waits too (the same growing delays; a success does not clear them). Behind a
+        /// reverse proxy every client has the proxy's address: raise it there.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
-        login_max_failures_per_ip: u32,
-        /// The window, in seconds, counted from a user's or address's first failure.
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
-        login_window_secs: u64,
+        login_free_failures_per_ip: u32,
+        /// The first delay, in seconds.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        login_first_delay_secs: u64,
+        /// The longest delay, in seconds.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        login_max_delay_secs: u64,
+        /// A user name and address pair (or an address) with no failed login for this many
+        /// seconds starts again from zero.
+        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+        login_forget_secs: u64,
     },
     /// Print a digest of the whole master copy.
     Digest,
@@ -573,9 +584,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             tls_cert,
             tls_key,
-            login_max_failures,
-            login_max_failures_per_ip,
-            login_window_secs,
+            login_free_failures,
+            login_free_failures_per_ip,
+            login_first_delay_secs,
+            login_max_delay_secs,
+            login_forget_secs,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -592,9 +605,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 bind,
                 tls,
                 login: sinergi_server::auth::LoginLimits {
-                    max_failures_per_user: login_max_failures,
-                    max_failures_per_ip: login_max_failures_per_ip,
-                    window: std::time::Duration::from_secs(login_window_secs),
+                    free_failures: login_free_failures,
+                    free_failures_per_ip: login_free_failures_per_ip,
+                    first_delay: std::time::Duration::from_secs(login_first_delay_secs),
+                    max_delay: std::time::Duration::from_secs(
+                        login_max_delay_secs.max(login_first_delay_secs),
+                    ),
+                    forget_after: std::time::Duration::from_secs(login_forget_secs),
                 },
             };
             if demo {
