@@ -180,6 +180,7 @@ enum PosyanduCmd {
 
 #[derive(Subcommand)]
 enum UserCmd {
+    /// Add a user (the password is read from standard input).
     Add {
         #[arg(long)]
         name: String,
@@ -189,6 +190,30 @@ enum UserCmd {
         posyandu: Option<Uuid>,
         #[arg(long)]
         puskesmas: Option<Uuid>,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Every user: name, role, posyandu or puskesmas, enabled or disabled, active devices.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: every device of hers is refused from its next request on
+    /// (`user_disabled`) and her password enrolls nothing, until `user enable`.
+    Disable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Enable a disabled user again: her devices sync as before.
+    Enable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Set a new password (one line read from standard input).
+    Password {
+        #[arg(long)]
+        name: String,
         /// Read the password from standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
@@ -357,6 +382,49 @@ fn print_list(items: Vec<serde_json::Value>, json: bool, empty: &str) {
     }
 }
 
+/// `user list`: a header and one aligned line per user.
+fn print_users(users: &[sinergi_server::service::UserInfo]) {
+    if users.is_empty() {
+        println!("Belum ada pengguna.");
+        return;
+    }
+    let rows: Vec<[String; 5]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.name.clone(),
+                u.role.as_str().to_string(),
+                u.place.clone(),
+                if u.disabled { "NONAKTIF" } else { "aktif" }.to_string(),
+                u.active_devices.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "NAMA",
+        "PERAN",
+        "POSYANDU/PUSKESMAS",
+        "STATUS",
+        "PERANGKAT AKTIF",
+    ]
+    .map(String::from);
+    let mut widths = [0usize; 5];
+    for r in std::iter::once(&header).chain(&rows) {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in std::iter::once(&header).chain(&rows) {
+        let line = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        println!("{}", line.trim_end());
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -418,6 +486,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 svc.add_user(&name, role, posyandu, puskesmas, pw)
                     .map_err(explain)?
             );
+        }
+        Cmd::User {
+            cmd: UserCmd::List { json },
+        } => {
+            let users = svc.users().map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string(&users)?);
+            } else {
+                print_users(&users);
+            }
+        }
+        Cmd::User {
+            cmd: UserCmd::Disable { name },
+        } => {
+            svc.set_user_disabled(&name, true).map_err(explain)?;
+            println!(
+                "Pengguna {} dinonaktifkan: perangkatnya ditolak mulai permintaan berikutnya, kata sandinya tidak mendaftarkan perangkat.",
+                name.trim()
+            );
+        }
+        Cmd::User {
+            cmd: UserCmd::Enable { name },
+        } => {
+            svc.set_user_disabled(&name, false).map_err(explain)?;
+            println!("Pengguna {} diaktifkan kembali.", name.trim());
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::Password {
+                    name,
+                    password_stdin: _,
+                },
+        } => {
+            let mut pw = String::new();
+            std::io::stdin()
+                .read_line(&mut pw)
+                .context("cannot read the password from stdin")?;
+            let pw = pw.trim_end_matches(['\n', '\r']);
+            svc.set_password(&name, pw).map_err(explain)?;
+            println!("Kata sandi {} diganti.", name.trim());
         }
         Cmd::Device {
             cmd: DeviceCmd::List { json },
