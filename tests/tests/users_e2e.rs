@@ -165,7 +165,7 @@ fn disable_enable_and_a_new_password() {
     );
     assert!(line.ends_with(" 1"), "{line}");
     assert!(list_line(&p, "bidan").contains("Puskesmas Uji"));
-    assert_eq!(users(&p)["kader_a"].0, false);
+    assert!(!users(&p)["kader_a"].0);
 
     // An unknown name: a clear error, a non-zero exit, nothing changed.
     let before = p.admin_ok(&["user", "list"]);
@@ -187,7 +187,7 @@ fn disable_enable_and_a_new_password() {
     p.admin_ok(&["user", "disable", "--name", "kader_a"]);
     let line = list_line(&p, "kader_a");
     assert!(line.contains("NONAKTIF") && line.ends_with(" 1"), "{line}");
-    assert_eq!(users(&p)["kader_a"].0, true);
+    assert!(users(&p)["kader_a"].0);
     kader.add_child(&p.posyandu_a, "Anak Saat Nonaktif");
     let out = kader.run(&["sync", "--json"]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -245,7 +245,7 @@ fn disable_enable_and_a_new_password() {
     // Enabled again: the same device syncs, with the edit it kept.
     p.admin_ok(&["user", "enable", "--name", "kader_a"]);
     assert!(list_line(&p, "kader_a").contains("aktif"));
-    assert_eq!(users(&p)["kader_a"].0, false);
+    assert!(!users(&p)["kader_a"].0);
     assert_eq!(kader.sync()["acknowledged"], 1);
     assert_eq!(p.records("child").len(), 2);
 
