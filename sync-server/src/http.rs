@@ -200,13 +200,14 @@ async fn enroll(State(st): State<AppState>, req: Request) -> Response {
             let _slot = slot().await?;
             read_body(req, MAX_ENROLL_WIRE_BYTES).await?
         };
-        let limiter = &st.login.limiter;
-        if let Err(retry) = limiter.attempt(&body.user, ip, Instant::now()) {
-            return Ok(too_many_attempts(retry));
-        }
+        // Reserved before any password is hashed; if this request is dropped before it is
+        // settled (the client went away), it counts as a wrong password.
+        let attempt = match st.login.limiter.attempt(&body.user, ip, Instant::now()) {
+            Ok(a) => a,
+            Err(retry) => return Ok(too_many_attempts(retry)),
+        };
         let _permit = st.login.hashing.acquire().await;
         let svc = st.service.clone();
-        let user = body.user.clone();
         let done = blocking(move || {
             let r = svc.enroll(&body);
             // Give argon2's 19 MiB back to the system now: the allocator would otherwise keep it
@@ -217,9 +218,10 @@ async fn enroll(State(st): State<AppState>, req: Request) -> Response {
         .await
         .and_then(|r| r);
         match &done {
-            Ok(_) => limiter.succeeded(&user, ip),
-            Err(e) if e.problem().code == "bad_credentials" => {}
-            Err(_) => limiter.not_a_failure(&user, ip),
+            Ok(_) => attempt.succeeded(),
+            Err(e) if e.problem().code == "bad_credentials" => attempt.failed(),
+            // A store error, or a disabled user (whose password was right): not a guess.
+            Err(_) => attempt.not_a_failure(),
         }
         Ok::<_, ServerError>(json_response(&headers, &done?))
     }

@@ -115,15 +115,26 @@ enum Cmd {
         /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
-        /// Failed logins per user name within the window before `429 too_many_attempts`.
-        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-        login_max_failures: u32,
-        /// Failed logins per client address (over all user names) within the window.
+        /// Failed logins of one user name from one client address that cost no wait; after
+        /// that the pair waits --login-first-delay-secs, doubling with each further failure
+        /// (`429 too_many_attempts` with Retry-After). A success clears the pair.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+        login_free_failures: u32,
+        /// Failed logins from one client address, over all user names, before the address
+        /// waits too (the same growing delays; a success does not clear them). Behind a
+        /// reverse proxy every client has the proxy's address: raise it there.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
-        login_max_failures_per_ip: u32,
-        /// The window, in seconds, counted from a user's or address's first failure.
-        #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
-        login_window_secs: u64,
+        login_free_failures_per_ip: u32,
+        /// The first delay, in seconds.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        login_first_delay_secs: u64,
+        /// The longest delay, in seconds.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        login_max_delay_secs: u64,
+        /// A user name and address pair (or an address) with no failed login for this many
+        /// seconds starts again from zero.
+        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+        login_forget_secs: u64,
     },
     /// Print a digest of the whole master copy.
     Digest,
@@ -169,6 +180,7 @@ enum PosyanduCmd {
 
 #[derive(Subcommand)]
 enum UserCmd {
+    /// Add a user (the password is read from standard input).
     Add {
         #[arg(long)]
         name: String,
@@ -178,6 +190,30 @@ enum UserCmd {
         posyandu: Option<Uuid>,
         #[arg(long)]
         puskesmas: Option<Uuid>,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Every user: name, role, posyandu or puskesmas, enabled or disabled, active devices.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: every device of hers is refused from its next request on
+    /// (`user_disabled`) and her password enrolls nothing, until `user enable`.
+    Disable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Enable a disabled user again: her devices sync as before.
+    Enable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Set a new password (one line read from standard input).
+    Password {
+        #[arg(long)]
+        name: String,
         /// Read the password from standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
@@ -346,6 +382,49 @@ fn print_list(items: Vec<serde_json::Value>, json: bool, empty: &str) {
     }
 }
 
+/// `user list`: a header and one aligned line per user.
+fn print_users(users: &[sinergi_server::service::UserInfo]) {
+    if users.is_empty() {
+        println!("Belum ada pengguna.");
+        return;
+    }
+    let rows: Vec<[String; 5]> = users
+        .iter()
+        .map(|u| {
+            [
+                u.name.clone(),
+                u.role.as_str().to_string(),
+                u.place.clone(),
+                if u.disabled { "NONAKTIF" } else { "aktif" }.to_string(),
+                u.active_devices.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "NAMA",
+        "PERAN",
+        "POSYANDU/PUSKESMAS",
+        "STATUS",
+        "PERANGKAT AKTIF",
+    ]
+    .map(String::from);
+    let mut widths = [0usize; 5];
+    for r in std::iter::once(&header).chain(&rows) {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for r in std::iter::once(&header).chain(&rows) {
+        let line = r
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        println!("{}", line.trim_end());
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -407,6 +486,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 svc.add_user(&name, role, posyandu, puskesmas, pw)
                     .map_err(explain)?
             );
+        }
+        Cmd::User {
+            cmd: UserCmd::List { json },
+        } => {
+            let users = svc.users().map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string(&users)?);
+            } else {
+                print_users(&users);
+            }
+        }
+        Cmd::User {
+            cmd: UserCmd::Disable { name },
+        } => {
+            svc.set_user_disabled(&name, true).map_err(explain)?;
+            println!(
+                "Pengguna {} dinonaktifkan: perangkatnya ditolak mulai permintaan berikutnya, kata sandinya tidak mendaftarkan perangkat.",
+                name.trim()
+            );
+        }
+        Cmd::User {
+            cmd: UserCmd::Enable { name },
+        } => {
+            svc.set_user_disabled(&name, false).map_err(explain)?;
+            println!("Pengguna {} diaktifkan kembali.", name.trim());
+        }
+        Cmd::User {
+            cmd:
+                UserCmd::Password {
+                    name,
+                    password_stdin: _,
+                },
+        } => {
+            let mut pw = String::new();
+            std::io::stdin()
+                .read_line(&mut pw)
+                .context("cannot read the password from stdin")?;
+            let pw = pw.trim_end_matches(['\n', '\r']);
+            svc.set_password(&name, pw).map_err(explain)?;
+            println!("Kata sandi {} diganti.", name.trim());
         }
         Cmd::Device {
             cmd: DeviceCmd::List { json },
@@ -573,9 +692,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             tls_cert,
             tls_key,
-            login_max_failures,
-            login_max_failures_per_ip,
-            login_window_secs,
+            login_free_failures,
+            login_free_failures_per_ip,
+            login_first_delay_secs,
+            login_max_delay_secs,
+            login_forget_secs,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => {
@@ -592,9 +713,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 bind,
                 tls,
                 login: sinergi_server::auth::LoginLimits {
-                    max_failures_per_user: login_max_failures,
-                    max_failures_per_ip: login_max_failures_per_ip,
-                    window: std::time::Duration::from_secs(login_window_secs),
+                    free_failures: login_free_failures,
+                    free_failures_per_ip: login_free_failures_per_ip,
+                    first_delay: std::time::Duration::from_secs(login_first_delay_secs),
+                    max_delay: std::time::Duration::from_secs(
+                        login_max_delay_secs.max(login_first_delay_secs),
+                    ),
+                    forget_after: std::time::Duration::from_secs(login_forget_secs),
                 },
             };
             if demo {

@@ -3,7 +3,7 @@
 
 use crate::auth;
 use crate::error::ServerError;
-use crate::storage::{Device, MasterStore, Principal, Result, User};
+use crate::storage::{Device, MasterStore, Principal, Result, TokenHolder, User};
 use serde_json::{json, Value};
 use sinergi_core::hlc::Clock;
 use sinergi_core::model::{Fields, Kind};
@@ -28,6 +28,68 @@ fn fields(v: Value) -> Fields {
 
 fn bad(status: u16, code: &str, id: &str, en: &str) -> ServerError {
     ServerError::bad_request(status, code, id.into(), en.into())
+}
+
+/// `403 user_disabled`: the answer to every request of a disabled user's devices and to her
+/// login with the right password.
+fn user_disabled() -> ServerError {
+    bad(
+        403,
+        "user_disabled",
+        "Pengguna ini dinonaktifkan oleh admin puskesmas",
+        "This user has been disabled by the puskesmas admin",
+    )
+}
+
+fn unknown_user(name: &str) -> ServerError {
+    bad(
+        404,
+        "unknown_user",
+        &format!("Pengguna '{name}' tidak ditemukan"),
+        &format!("No user named '{name}'"),
+    )
+}
+
+/// The one rule for a new password, for `user add` and `user password` alike.
+pub fn check_new_password(password: &str) -> Result<()> {
+    if password.trim().is_empty() {
+        return Err(bad(
+            422,
+            "weak_password",
+            "Kata sandi tidak boleh kosong",
+            "The password must not be empty",
+        ));
+    }
+    if password.chars().count() < auth::MIN_PASSWORD_CHARS {
+        return Err(bad(
+            422,
+            "weak_password",
+            &format!(
+                "Kata sandi paling sedikit {} huruf",
+                auth::MIN_PASSWORD_CHARS
+            ),
+            &format!(
+                "Password must be at least {} characters",
+                auth::MIN_PASSWORD_CHARS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One user as `user list` shows her (and the admin API will): never her password hash.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    pub puskesmas_id: Uuid,
+    pub posyandu_id: Option<Uuid>,
+    /// Where she works: her posyandu's name for a kader, her puskesmas's for the others.
+    pub place: String,
+    pub disabled: bool,
+    /// Her devices that are not revoked.
+    pub active_devices: u64,
 }
 
 impl Service {
@@ -60,8 +122,13 @@ impl Service {
         self.issue_device(user, &req.device_name)
     }
 
-    /// A new device for `user` with its token: the end of every enrollment (HTTP or file).
+    /// A new device for `user` with its token: the end of every enrollment (HTTP or file). A
+    /// disabled user gets none (checked here, after her password, so that only the right
+    /// password learns that she is disabled).
     fn issue_device(&self, user: User, device_name: &str) -> Result<EnrollResponse> {
+        if user.disabled {
+            return Err(user_disabled());
+        }
         let name = device_name.trim();
         if name.is_empty() || name.len() > 100 {
             return Err(bad(
@@ -103,13 +170,20 @@ impl Service {
                 "Token perangkat tidak dikenal; daftarkan ulang perangkat",
                 "Unknown device token; enroll the device again",
             )),
-            Some((_, Some(_))) => Err(bad(
+            Some(TokenHolder {
+                revoked_ms: Some(_),
+                ..
+            }) => Err(bad(
                 401,
                 "device_revoked",
                 "Perangkat ini sudah dicabut oleh admin puskesmas",
                 "This device has been revoked by the puskesmas admin",
             )),
-            Some((p, None)) => Ok(p),
+            Some(TokenHolder {
+                user_disabled: true,
+                ..
+            }) => Err(user_disabled()),
+            Some(TokenHolder { principal, .. }) => Ok(principal),
         }
     }
 
@@ -226,12 +300,7 @@ impl Service {
         server_url: Option<String>,
     ) -> Result<Bundle> {
         let Some(user) = self.store.user_by_name(user_name.trim())? else {
-            return Err(bad(
-                404,
-                "unknown_user",
-                "Pengguna tidak ditemukan",
-                "No such user",
-            ));
+            return Err(unknown_user(user_name.trim()));
         };
         let enrollment = self.issue_device(user, device_name)?;
         let request = SyncRequest {
@@ -362,14 +431,7 @@ impl Service {
                 "User name is required",
             ));
         }
-        if password.chars().count() < 8 {
-            return Err(bad(
-                422,
-                "weak_password",
-                "Kata sandi paling sedikit 8 huruf",
-                "Password must be at least 8 characters",
-            ));
-        }
+        check_new_password(password)?;
         let puskesmas_id = match (&role, posyandu) {
             (Role::Kader, None) => {
                 return Err(bad(
@@ -404,9 +466,74 @@ impl Service {
             puskesmas_id,
             posyandu_id: if role == Role::Kader { posyandu } else { None },
             password_hash: auth::hash_password(password),
+            disabled: false,
         };
         self.store.add_user(&user)?;
         Ok(user.id)
+    }
+
+    /// Every user, by name, with where she works, whether she is disabled and how many of her
+    /// devices are not revoked.
+    pub fn users(&self) -> Result<Vec<UserInfo>> {
+        let mut places = std::collections::HashMap::new();
+        for kind in [Kind::Puskesmas, Kind::Posyandu] {
+            for r in self.store.list(kind)? {
+                let name = r
+                    .values()
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                places.insert(r.id, name.unwrap_or_else(|| r.id.to_string()));
+            }
+        }
+        Ok(self
+            .store
+            .users()?
+            .into_iter()
+            .map(|s| {
+                let u = s.user;
+                let at = u.posyandu_id.unwrap_or(u.puskesmas_id);
+                UserInfo {
+                    place: places.get(&at).cloned().unwrap_or_else(|| at.to_string()),
+                    id: u.id,
+                    name: u.name,
+                    role: u.role,
+                    puskesmas_id: u.puskesmas_id,
+                    posyandu_id: u.posyandu_id,
+                    disabled: u.disabled,
+                    active_devices: s.active_devices,
+                }
+            })
+            .collect())
+    }
+
+    /// Disable (or enable again) a user: while she is disabled every request of her devices is
+    /// refused with `user_disabled`, and her password enrolls no device. Her devices are not
+    /// revoked, so enabling her lets them sync again with what they kept. `unknown_user` (and
+    /// nothing changed) when no user has this name.
+    pub fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<()> {
+        let name = name.trim();
+        if !self.store.set_user_disabled(name, disabled)? {
+            return Err(unknown_user(name));
+        }
+        Ok(())
+    }
+
+    /// A new password for a user (the same rule and hash as `add_user`). Her enrolled devices
+    /// keep their tokens; the old password enrolls nothing from now on.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<()> {
+        let name = name.trim();
+        check_new_password(password)?;
+        if self.store.user_by_name(name)?.is_none() {
+            return Err(unknown_user(name));
+        }
+        if !self
+            .store
+            .set_password_hash(name, &auth::hash_password(password))?
+        {
+            return Err(unknown_user(name));
+        }
+        Ok(())
     }
 
     /// Records of a kind as plain JSON (for the list commands).

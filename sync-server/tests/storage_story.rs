@@ -382,6 +382,8 @@ fn story(store: Box<dyn MasterStore>) -> Service {
     let err = s.svc.sync("no-such-token", &req).unwrap_err();
     assert_eq!(err.problem().code, "invalid_token");
 
+    users_story(&s, &mut a, &mut b, &mut bidan);
+
     // Reports read the same records.
     let mut n = 0;
     s.svc
@@ -395,6 +397,131 @@ fn story(store: Box<dyn MasterStore>) -> Service {
     s.svc
 }
 
+fn login(s: &Story, user: &str, password: &str) -> Result<Uuid, String> {
+    s.svc
+        .enroll(&EnrollRequest {
+            user: user.into(),
+            password: password.into(),
+            device_name: format!("hp-baru-{user}"),
+        })
+        .map(|r| r.device_id)
+        .map_err(|e| e.problem().code)
+}
+
+fn listed(s: &Story, name: &str) -> (bool, u64) {
+    let u = s.svc.users().unwrap();
+    let u = u.iter().find(|u| u.name == name).unwrap();
+    (u.disabled, u.active_devices)
+}
+
+/// User administration: disable (her devices refused, her password enrolls nothing), enable,
+/// a new password, the list. Leaves kader_b disabled, so the copies that follow carry it.
+fn users_story(s: &Story, a: &mut Dev, b: &mut Dev, bidan: &mut Dev) {
+    let names: Vec<String> = s.svc.users().unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(
+        names,
+        ["bidan", "kader_a", "kader_a2", "kader_b", "koordinator"],
+        "by name"
+    );
+    assert_eq!(listed(s, "kader_b"), (false, 1));
+    // kader_a2's only device is revoked: no active device.
+    assert_eq!(listed(s, "kader_a2"), (false, 0));
+    let places: BTreeMap<String, String> = s
+        .svc
+        .users()
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.place))
+        .collect();
+    assert_eq!(places["kader_b"], "Posyandu B");
+    assert_eq!(places["bidan"], "Puskesmas Cerita");
+
+    // An unknown name changes nothing.
+    let digest = s.svc.store.digest().unwrap();
+    for err in [
+        s.svc.set_user_disabled("tidak_ada", true).unwrap_err(),
+        s.svc.set_user_disabled("tidak_ada", false).unwrap_err(),
+        s.svc
+            .set_password("tidak_ada", "sandi-baru-123")
+            .unwrap_err(),
+    ] {
+        assert_eq!(
+            (err.status(), err.problem().code.as_str()),
+            (404, "unknown_user")
+        );
+    }
+    assert_eq!(s.svc.store.digest().unwrap(), digest);
+
+    // Disabled: the device is refused at its next request, her password enrolls nothing (a
+    // wrong one is still just wrong), and nothing of hers is revoked.
+    let e = s.child(b, s.posyandu_b, "Anak Saat Nonaktif");
+    let pending = e.id;
+    s.svc.set_user_disabled("kader_b", true).unwrap();
+    let req = s.request(b, vec![e], MAX_PAGE);
+    let err = s.svc.sync(&b.hash, &req).unwrap_err();
+    assert_eq!(
+        (err.status(), err.problem().code.as_str()),
+        (403, "user_disabled")
+    );
+    assert_eq!(login(s, "kader_b", PASSWORD), Err("user_disabled".into()));
+    assert_eq!(
+        login(s, "kader_b", "salah-sekali"),
+        Err("bad_credentials".into())
+    );
+    let bundle = s
+        .svc
+        .enroll_bundle("kader_b", "hp-berkas", None)
+        .unwrap_err();
+    assert_eq!(bundle.problem().code, "user_disabled");
+    assert_eq!(listed(s, "kader_b"), (true, 1));
+    assert_eq!(s.svc.store.devices().unwrap().len(), 5, "nothing enrolled");
+    assert!(
+        s.svc.store.get(pending).unwrap().is_none(),
+        "a refused push applies nothing"
+    );
+    // Others carry on.
+    s.sync(a, vec![]);
+
+    // Enabled again (twice is harmless): the same device pushes what it kept.
+    s.svc.set_user_disabled("bidan", true).unwrap();
+    let req = s.request(bidan, vec![], MAX_PAGE);
+    assert_eq!(
+        s.svc.sync(&bidan.hash, &req).unwrap_err().problem().code,
+        "user_disabled"
+    );
+    s.svc.set_user_disabled("bidan", false).unwrap();
+    s.svc.set_user_disabled("bidan", false).unwrap();
+    assert_eq!(listed(s, "bidan"), (false, 1));
+    s.sync(bidan, vec![]);
+
+    // A new password: the old one enrolls nothing, the new one does; a short one is refused
+    // by the rule `add_user` uses.
+    for (pw, code) in [("", "weak_password"), ("pendek", "weak_password")] {
+        let err = s.svc.set_password("kader_a", pw).unwrap_err();
+        assert_eq!((err.status(), err.problem().code.as_str()), (422, code));
+        let err = s
+            .svc
+            .add_user("baru", Role::Bidan, None, None, pw)
+            .unwrap_err();
+        assert_eq!(err.problem().code, code);
+    }
+    let old_device = login(s, "kader_a", PASSWORD).expect("unchanged so far");
+    s.svc.set_password("kader_a", "sandi-baru-123").unwrap();
+    assert_eq!(login(s, "kader_a", PASSWORD), Err("bad_credentials".into()));
+    let new_device = login(s, "kader_a", "sandi-baru-123").unwrap();
+    // Her devices keep syncing.
+    s.sync(a, vec![]);
+    assert_eq!(listed(s, "kader_a"), (false, 3));
+    for d in [old_device, new_device] {
+        assert!(s.svc.store.revoke_device(d, s.clock.now_ms()).unwrap());
+    }
+    assert_eq!(
+        listed(s, "kader_a"),
+        (false, 1),
+        "a revoked device is not active"
+    );
+}
+
 /// Copy every row of `from` into the empty `to`; both digests must agree.
 fn copy_and_compare(from: &dyn MasterStore, to: &dyn MasterStore) {
     assert!(to.is_empty().unwrap());
@@ -406,6 +533,11 @@ fn copy_and_compare(from: &dyn MasterStore, to: &dyn MasterStore) {
     .unwrap();
     assert!(rows.iter().any(|r| matches!(r, Row::Refusal(..))));
     assert!(rows.iter().any(|r| matches!(r, Row::Exit { .. })));
+    assert!(
+        rows.iter()
+            .any(|r| matches!(r, Row::User(u) if u.disabled && u.name == "kader_b")),
+        "the story leaves kader_b disabled"
+    );
     let mut it = rows.clone().into_iter().map(Ok);
     to.import(&mut it).unwrap();
     let mut back = Vec::new();
@@ -418,6 +550,16 @@ fn copy_and_compare(from: &dyn MasterStore, to: &dyn MasterStore) {
     assert_eq!(rows, back, "the copy differs row by row");
     assert_eq!(from.digest().unwrap(), to.digest().unwrap());
     assert!(!to.is_empty().unwrap());
+    // The copy keeps the flag where it counts: kader_b is disabled there too.
+    let users = to.users().unwrap();
+    let disabled: Vec<&str> = users
+        .iter()
+        .filter(|u| u.user.disabled)
+        .map(|u| u.user.name.as_str())
+        .collect();
+    assert_eq!(disabled, ["kader_b"]);
+    let kader_b = to.user_by_name("kader_b").unwrap().unwrap();
+    assert!(kader_b.disabled);
 }
 
 #[test]
@@ -447,6 +589,39 @@ fn sqlite_to_postgres_digest_is_backend_independent() {
     assert_eq!(
         pg_svc.store.count(Kind::Child).unwrap(),
         svc.store.count(Kind::Child).unwrap()
+    );
+}
+
+/// A PostgreSQL database made before users could be disabled (schema version 1) is migrated
+/// at open, every user enabled, and the flag then works.
+#[test]
+fn postgres_older_schema_is_migrated_with_every_user_enabled() {
+    use sinergi_server::storage::postgres::MIGRATIONS;
+    let url = postgres_url();
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute("CREATE TABLE schema_version (version INTEGER NOT NULL);")
+            .unwrap();
+        c.batch_execute(MIGRATIONS[0]).unwrap();
+        c.batch_execute(
+            "INSERT INTO schema_version VALUES (1);
+             INSERT INTO records(id, kind, fields, meta, seq)
+                 VALUES ('00000000-0000-0000-0000-000000000002', 'puskesmas', '{}', '{}', 1);
+             INSERT INTO users(id, name, role, puskesmas_id, password_hash)
+                 VALUES ('00000000-0000-0000-0000-000000000001', 'bidan', 'bidan',
+                         '00000000-0000-0000-0000-000000000002', 'hash');",
+        )
+        .unwrap();
+    }
+    let store = PostgresStore::open(&url).unwrap();
+    assert!(!store.user_by_name("bidan").unwrap().unwrap().disabled);
+    assert!(store.set_user_disabled("bidan", true).unwrap());
+    assert!(store.user_by_name("bidan").unwrap().unwrap().disabled);
+    assert!(!store.set_user_disabled("tidak_ada", true).unwrap());
+    assert!(store.set_password_hash("bidan", "hash-baru").unwrap());
+    assert_eq!(
+        store.user_by_name("bidan").unwrap().unwrap().password_hash,
+        "hash-baru"
     );
 }
 

@@ -192,7 +192,7 @@ impl Puskesmas {
         Server::start_with(self.dir.path(), self.database.clone(), free_port())
     }
 
-    /// Start with extra `serve` arguments (e.g. `--tls-cert`, `--login-max-failures`).
+    /// Start with extra `serve` arguments (e.g. `--tls-cert`, `--login-free-failures`).
     pub fn start_args(&self, args: &[&str]) -> Server {
         Server::start_with_args(
             self.dir.path(),

@@ -1,4 +1,4 @@
-//! Login rate limiting and HTTPS, against real `sinergi-server` and `sinergi` processes on
+//! The login slow-down and HTTPS, against real `sinergi-server` and `sinergi` processes on
 //! loopback (the scope matrix is in `scope_matrix.rs`).
 
 use serde_json::{json, Value};
@@ -32,14 +32,16 @@ fn devices(p: &Puskesmas) -> usize {
 }
 
 #[test]
-fn failed_logins_are_limited_per_user_and_a_success_resets() {
+fn failed_logins_are_slowed_per_user_and_address_and_a_success_resets() {
     let p = Puskesmas::new();
     let server = p.start_args(&[
-        "--login-max-failures",
+        "--login-free-failures",
         "3",
-        "--login-max-failures-per-ip",
+        "--login-free-failures-per-ip",
         "100",
-        "--login-window-secs",
+        "--login-first-delay-secs",
+        "3",
+        "--login-max-delay-secs",
         "3",
     ]);
     let url = &server.url;
@@ -84,26 +86,27 @@ fn failed_logins_are_limited_per_user_and_a_success_resets() {
     );
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("too_many_attempts"));
-    // After the window the user may try again.
+    // After the delay the user may try again.
     std::thread::sleep(Duration::from_secs(retry + 1));
     assert_eq!(login(url, "bidan", PASSWORD).0, 200);
     assert_eq!(devices(&p), 4);
 }
 
 #[test]
-fn failed_logins_are_limited_per_address_and_counted_before_hashing() {
+fn failed_logins_are_slowed_per_address_and_counted_before_hashing() {
     let p = Puskesmas::new();
     let server = p.start_args(&[
-        "--login-max-failures",
+        "--login-free-failures",
         "3",
-        "--login-max-failures-per-ip",
+        "--login-free-failures-per-ip",
         "6",
-        "--login-window-secs",
+        "--login-first-delay-secs",
         "60",
     ]);
     let url = server.url.clone();
-    // Concurrent wrong passwords for one name: exactly the limit is checked, the rest are
-    // refused without hashing (a limit counted after the check would let them all through).
+    // Concurrent wrong passwords for one name from one address: exactly the free ones are
+    // checked, the rest are refused without hashing (a count kept after the check would let
+    // them all through).
     let t = Instant::now();
     let handles: Vec<_> = (0..12)
         .map(|_| {
@@ -120,14 +123,14 @@ fn failed_logins_are_limited_per_address_and_counted_before_hashing() {
     );
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3);
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 9);
-    // The same address trying other names (known or not) is stopped at its own limit: 3 more.
+    // The same address trying other names (known or not) is slowed at its own budget: 3 more.
     for name in ["kader_a", "tidak_ada", "kader_b"] {
         assert_eq!(login(&url, name, "tebak-tebak").0, 401, "{name}");
     }
     let (s, v, retry) = login(&url, "koordinator", PASSWORD);
     assert_eq!((s, code(&v)), (429, "too_many_attempts"));
     assert!(retry.is_some());
-    // A burst against a blocked user costs the server no password hashing.
+    // A burst against a waiting user costs the server no password hashing.
     let t = Instant::now();
     for _ in 0..200 {
         assert_eq!(login(&url, "bidan", "tebak-lagi").0, 429);

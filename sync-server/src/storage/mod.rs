@@ -98,6 +98,27 @@ pub struct User {
     pub posyandu_id: Option<Uuid>,
     #[serde(skip)]
     pub password_hash: String,
+    /// Disabled by an admin (`user disable`): her devices are refused and her password enrolls
+    /// nothing until she is enabled again.
+    pub disabled: bool,
+}
+
+/// A user with the number of her devices that are not revoked (what `user list` shows).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserSummary {
+    #[serde(flatten)]
+    pub user: User,
+    pub active_devices: u64,
+}
+
+/// The device a token belongs to, with its user's scope and what may refuse it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenHolder {
+    pub principal: Principal,
+    /// When the device was revoked, if it was.
+    pub revoked_ms: Option<i64>,
+    /// Its user is disabled.
+    pub user_disabled: bool,
 }
 
 /// A device as stored (never its token, only the token's hash).
@@ -184,9 +205,16 @@ pub trait MasterStore: Send + Sync {
     fn count(&self, kind: Kind) -> Result<u64>;
     fn add_user(&self, user: &User) -> Result<()>;
     fn user_by_name(&self, name: &str) -> Result<Option<User>>;
+    /// Every user, by name, with her devices that are not revoked.
+    fn users(&self) -> Result<Vec<UserSummary>>;
+    /// Disable or enable the user of this name; false when there is none (nothing changed).
+    fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool>;
+    /// Replace the password hash of the user of this name; false when there is none.
+    fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<bool>;
     fn add_device(&self, device: &Device, token_hash: &str) -> Result<()>;
-    /// The device holding this token hash, with its user's scope.
-    fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>>;
+    /// The device holding this token hash, with its user's scope, whether it is revoked and
+    /// whether its user is disabled (read on every request, so both take effect at once).
+    fn principal_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>>;
     fn devices(&self) -> Result<Vec<Device>>;
     fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<bool>;
     /// Every record (current values), in no particular order: what reports are built from.
@@ -265,15 +293,25 @@ impl Row {
                 old_puskesmas,
                 new_puskesmas
             ]),
-            Row::User(u) => json!([
-                "user",
-                u.id,
-                u.name,
-                u.role.as_str(),
-                u.puskesmas_id,
-                u.posyandu_id,
-                u.password_hash
-            ]),
+            Row::User(u) => {
+                let mut line = json!([
+                    "user",
+                    u.id,
+                    u.name,
+                    u.role.as_str(),
+                    u.puskesmas_id,
+                    u.posyandu_id,
+                    u.password_hash
+                ]);
+                // Only a disabled user's line says so: an enabled user's line is what it was
+                // before users could be disabled, so digests taken then still compare equal.
+                if u.disabled {
+                    if let Some(a) = line.as_array_mut() {
+                        a.push(json!("disabled"));
+                    }
+                }
+                line
+            }
             Row::Device(d, token_hash) => json!([
                 "device",
                 d.id,
@@ -316,4 +354,35 @@ pub fn open_store(spec: &str) -> Result<Box<dyn MasterStore>> {
 
 pub fn problem(code: &str, id: String, en: String) -> Problem {
     Problem::new(code, None, id, en)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(disabled: bool) -> User {
+        User {
+            id: Uuid::from_u128(1),
+            name: "kader_a".into(),
+            role: Role::Kader,
+            puskesmas_id: Uuid::from_u128(2),
+            posyandu_id: Some(Uuid::from_u128(3)),
+            password_hash: "$argon2id$hash".into(),
+            disabled,
+        }
+    }
+
+    #[test]
+    fn an_enabled_users_canonical_line_is_what_it_was_before_users_could_be_disabled() {
+        // The line as it was written before the disabled flag: digests of stores taken then
+        // still compare equal.
+        assert_eq!(
+            Row::User(user(false)).canonical(),
+            r#"["user","00000000-0000-0000-0000-000000000001","kader_a","kader","00000000-0000-0000-0000-000000000002","00000000-0000-0000-0000-000000000003","$argon2id$hash"]"#
+        );
+        assert_eq!(
+            Row::User(user(true)).canonical(),
+            r#"["user","00000000-0000-0000-0000-000000000001","kader_a","kader","00000000-0000-0000-0000-000000000002","00000000-0000-0000-0000-000000000003","$argon2id$hash","disabled"]"#
+        );
+    }
 }

@@ -31,7 +31,7 @@ use super::engine::{self, apply_request};
 use super::scope_digest;
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
-    RecordVisitor, Result, Row, User,
+    RecordVisitor, Result, Row, TokenHolder, User, UserSummary,
 };
 use crate::error::ServerError;
 use postgres::{Client, IsolationLevel, NoTls, Statement, Transaction};
@@ -50,7 +50,9 @@ const MIGRATE_LOCK: i64 = 0x53494E455247494D;
 
 /// The PostgreSQL migrations, in order: version n is `MIGRATIONS[n - 1]`. Never edit one that
 /// has shipped; add the next.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    // 1. The first schema.
+    r#"
 CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO counters VALUES ('seq', 0);
 -- The master copy: one row per record; `fields` holds the values (JSON text, exactly as written),
@@ -111,7 +113,10 @@ CREATE TABLE refusals (
     problem TEXT NOT NULL,
     PRIMARY KEY (device_id, device_seq)
 );
-"#];
+"#,
+    // 2. `user disable`: a disabled user's devices are refused and her password enrolls nothing.
+    "ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;",
+];
 
 /// A pooled connection with its prepared statements.
 struct Conn {
@@ -418,8 +423,8 @@ impl Tx<'_> {
 
     fn insert_user(&self, u: &User) -> Result<()> {
         self.execute(
-            "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash, disabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 &u.id,
                 &u.name,
@@ -427,6 +432,7 @@ impl Tx<'_> {
                 &u.puskesmas_id,
                 &u.posyandu_id,
                 &u.password_hash,
+                &u.disabled,
             ],
         )?;
         Ok(())
@@ -737,21 +743,52 @@ impl MasterStore for PostgresStore {
 
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {
         self.with_tx(Mode::Snapshot, |tx| {
-            let row = tx.query_opt(
-                "SELECT id, role, puskesmas_id, posyandu_id, password_hash FROM users WHERE name = $1",
+            tx.query_opt(
+                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash, disabled
+                 FROM users WHERE name = $1",
                 &[&name],
-            )?;
-            row.map(|r| {
-                Ok(User {
-                    id: r.get(0),
-                    name: name.to_string(),
-                    role: parse_role(r.get(1))?,
-                    puskesmas_id: r.get(2),
-                    posyandu_id: r.get(3),
-                    password_hash: r.get(4),
+            )?
+            .map(|r| user_of(&r))
+            .transpose()
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserSummary>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            tx.query(
+                "SELECT u.id, u.name, u.role, u.puskesmas_id, u.posyandu_id, u.password_hash,
+                        u.disabled,
+                        (SELECT COUNT(*) FROM devices d
+                          WHERE d.user_id = u.id AND d.revoked_ms IS NULL)
+                 FROM users u ORDER BY u.name",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(UserSummary {
+                    user: user_of(r)?,
+                    active_devices: r.get::<_, i64>(7) as u64,
                 })
             })
-            .transpose()
+            .collect()
+        })
+    }
+
+    fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool> {
+        self.with_tx(Mode::Write, |tx| {
+            Ok(tx.execute(
+                "UPDATE users SET disabled = $2 WHERE name = $1",
+                &[&name, &disabled],
+            )? > 0)
+        })
+    }
+
+    fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<bool> {
+        self.with_tx(Mode::Write, |tx| {
+            Ok(tx.execute(
+                "UPDATE users SET password_hash = $2 WHERE name = $1",
+                &[&name, &password_hash],
+            )? > 0)
         })
     }
 
@@ -765,24 +802,26 @@ impl MasterStore for PostgresStore {
         })
     }
 
-    fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>> {
+    fn principal_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
         self.with_tx(Mode::Snapshot, |tx| {
             let row = tx.query_opt(
-                "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms
+                "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms,
+                        u.disabled
                  FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
                 &[&token_hash],
             )?;
             row.map(|r| {
-                Ok((
-                    Principal {
+                Ok(TokenHolder {
+                    principal: Principal {
                         device_id: r.get(0),
                         user_id: r.get(1),
                         role: parse_role(r.get(2))?,
                         puskesmas_id: Some(r.get(3)),
                         posyandu_id: r.get(4),
                     },
-                    r.get(5),
-                ))
+                    revoked_ms: r.get(5),
+                    user_disabled: r.get(6),
+                })
             })
             .transpose()
         })
@@ -875,17 +914,11 @@ impl MasterStore for PostgresStore {
                 })?;
             }
             for r in tx.query(
-                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash FROM users ORDER BY id",
+                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash, disabled
+                 FROM users ORDER BY id",
                 &[],
             )? {
-                f(Row::User(User {
-                    id: r.get(0),
-                    name: r.get(1),
-                    role: parse_role(r.get(2))?,
-                    puskesmas_id: r.get(3),
-                    posyandu_id: r.get(4),
-                    password_hash: r.get(5),
-                }))?;
+                f(Row::User(user_of(&r)?))?;
             }
             for r in tx.query(
                 "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
@@ -983,6 +1016,19 @@ impl MasterStore for PostgresStore {
                 .unwrap_or(true))
         })
     }
+}
+
+/// A user from a row of (id, name, role, puskesmas_id, posyandu_id, password_hash, disabled).
+fn user_of(r: &postgres::Row) -> Result<User> {
+    Ok(User {
+        id: r.get(0),
+        name: r.get(1),
+        role: parse_role(r.get(2))?,
+        puskesmas_id: r.get(3),
+        posyandu_id: r.get(4),
+        password_hash: r.get(5),
+        disabled: r.get(6),
+    })
 }
 
 fn device_of(r: &postgres::Row) -> Result<Device> {

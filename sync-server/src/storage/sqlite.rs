@@ -5,7 +5,7 @@ use super::engine::{self, apply_request};
 use super::scope_digest;
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
-    RecordVisitor, Result, Row, User,
+    RecordVisitor, Result, Row, TokenHolder, User, UserSummary,
 };
 use crate::error::ServerError;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -90,6 +90,8 @@ CREATE INDEX records_posyandu_seq ON records(posyandu_id, seq);
 CREATE INDEX records_puskesmas_level ON records(puskesmas_id, seq) WHERE posyandu_id IS NULL;
 "#,
         ),
+        // `user disable`: a disabled user's devices are refused and her password enrolls nothing.
+        M::up("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"),
     ])
 });
 
@@ -226,6 +228,31 @@ fn parse_kind(s: &str) -> Result<Kind> {
 }
 fn opt(u: Option<Uuid>) -> Option<String> {
     u.map(|u| u.to_string())
+}
+
+/// A user from a row of (id, name, role, puskesmas_id, posyandu_id, password_hash, disabled).
+/// The outer error is SQLite's, the inner one a value that does not parse.
+fn user_of(r: &rusqlite::Row) -> rusqlite::Result<Result<User>> {
+    let (id, name, role, q, p, hash, disabled) = (
+        r.get::<_, String>(0)?,
+        r.get::<_, String>(1)?,
+        r.get::<_, String>(2)?,
+        r.get::<_, String>(3)?,
+        r.get::<_, Option<String>>(4)?,
+        r.get::<_, String>(5)?,
+        r.get::<_, bool>(6)?,
+    );
+    Ok((|| {
+        Ok(User {
+            id: parse_uuid(&id)?,
+            name,
+            role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+            puskesmas_id: parse_uuid(&q)?,
+            posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
+            password_hash: hash,
+            disabled,
+        })
+    })())
 }
 
 /// The engine's view of one SQLite transaction, with a read-through cache of the records it
@@ -583,8 +610,9 @@ impl MasterStore for SqliteStore {
                 ));
             }
             tx.0.execute(
-                "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![u.id.to_string(), u.name, u.role.as_str(), u.puskesmas_id.to_string(), opt(u.posyandu_id), u.password_hash],
+                "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash, disabled)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![u.id.to_string(), u.name, u.role.as_str(), u.puskesmas_id.to_string(), opt(u.posyandu_id), u.password_hash, u.disabled],
             )?;
             Ok(())
         })
@@ -592,33 +620,55 @@ impl MasterStore for SqliteStore {
 
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {
         self.with_tx(|tx| {
-            let row = tx
-                .0
-                .query_row(
-                    "SELECT id, role, puskesmas_id, posyandu_id, password_hash FROM users WHERE name = ?1",
+            let row =
+                tx.0.query_row(
+                    "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash, disabled
+                     FROM users WHERE name = ?1",
                     [name],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, String>(4)?,
-                        ))
-                    },
+                    user_of,
                 )
                 .optional()?;
-            row.map(|(id, role, q, p, hash)| {
-                Ok(User {
-                    id: parse_uuid(&id)?,
-                    name: name.to_string(),
-                    role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
-                    puskesmas_id: parse_uuid(&q)?,
-                    posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
-                    password_hash: hash,
-                })
-            })
-            .transpose()
+            row.transpose()
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserSummary>> {
+        self.with_tx(|tx| {
+            let mut st = tx.0.prepare(
+                "SELECT u.id, u.name, u.role, u.puskesmas_id, u.posyandu_id, u.password_hash,
+                        u.disabled,
+                        (SELECT COUNT(*) FROM devices d
+                          WHERE d.user_id = u.id AND d.revoked_ms IS NULL)
+                 FROM users u ORDER BY u.name",
+            )?;
+            let rows = st.query_map([], |r| Ok((user_of(r)?, r.get::<_, i64>(7)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (user, active) = row?;
+                out.push(UserSummary {
+                    user: user?,
+                    active_devices: active as u64,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool> {
+        self.with_tx(|tx| {
+            Ok(tx.0.execute(
+                "UPDATE users SET disabled = ?2 WHERE name = ?1",
+                params![name, disabled],
+            )? > 0)
+        })
+    }
+
+    fn set_password_hash(&self, name: &str, password_hash: &str) -> Result<bool> {
+        self.with_tx(|tx| {
+            Ok(tx.0.execute(
+                "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+                params![name, password_hash],
+            )? > 0)
         })
     }
 
@@ -632,11 +682,12 @@ impl MasterStore for SqliteStore {
         })
     }
 
-    fn principal_by_token(&self, token_hash: &str) -> Result<Option<(Principal, Option<i64>)>> {
+    fn principal_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
         self.with_tx(|tx| {
             let row =
                 tx.0.query_row(
-                    "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms
+                    "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms,
+                            u.disabled
                      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
                     [token_hash],
                     |r| {
@@ -647,21 +698,23 @@ impl MasterStore for SqliteStore {
                             r.get::<_, String>(3)?,
                             r.get::<_, Option<String>>(4)?,
                             r.get::<_, Option<i64>>(5)?,
+                            r.get::<_, bool>(6)?,
                         ))
                     },
                 )
                 .optional()?;
-            row.map(|(d, u, role, q, p, revoked)| {
-                Ok((
-                    Principal {
+            row.map(|(d, u, role, q, p, revoked, disabled)| {
+                Ok(TokenHolder {
+                    principal: Principal {
                         device_id: parse_uuid(&d)?,
                         user_id: parse_uuid(&u)?,
                         role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
                         puskesmas_id: Some(parse_uuid(&q)?),
                         posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
                     },
-                    revoked,
-                ))
+                    revoked_ms: revoked,
+                    user_disabled: disabled,
+                })
             })
             .transpose()
         })
@@ -774,23 +827,12 @@ impl MasterStore for SqliteStore {
                 })?;
             }
             let mut st = t.prepare(
-                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash FROM users ORDER BY id",
+                "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash, disabled
+                 FROM users ORDER BY id",
             )?;
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
-                let role: String = r.get(2)?;
-                f(Row::User(User {
-                    id: parse_uuid(&r.get::<_, String>(0)?)?,
-                    name: r.get(1)?,
-                    role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
-                    puskesmas_id: parse_uuid(&r.get::<_, String>(3)?)?,
-                    posyandu_id: r
-                        .get::<_, Option<String>>(4)?
-                        .as_deref()
-                        .map(parse_uuid)
-                        .transpose()?,
-                    password_hash: r.get(5)?,
-                }))?;
+                f(Row::User(user_of(r)??))?;
             }
             let mut st = t.prepare(
                 "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
@@ -859,8 +901,9 @@ impl MasterStore for SqliteStore {
                     } => tx.add_exit(seq, kind, id, old_posyandu, old_puskesmas, new_puskesmas)?,
                     Row::User(u) => {
                         t.execute(
-                            "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            params![u.id.to_string(), u.name, u.role.as_str(), u.puskesmas_id.to_string(), opt(u.posyandu_id), u.password_hash],
+                            "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash, disabled)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            params![u.id.to_string(), u.name, u.role.as_str(), u.puskesmas_id.to_string(), opt(u.posyandu_id), u.password_hash, u.disabled],
                         )?;
                     }
                     Row::Device(d, token_hash) => {
@@ -903,5 +946,30 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, 2, "synchronous=FULL");
+    }
+
+    /// A store made before users could be disabled gains the column, every user enabled.
+    #[test]
+    fn an_older_store_is_migrated_with_every_user_enabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO records(id, kind, fields, meta, seq)
+                     VALUES ('00000000-0000-0000-0000-000000000002', 'puskesmas', '{}', '{}', 1);
+                 INSERT INTO users(id, name, role, puskesmas_id, password_hash)
+                     VALUES ('00000000-0000-0000-0000-000000000001', 'bidan', 'bidan',
+                             '00000000-0000-0000-0000-000000000002', 'hash');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let u = store.user_by_name("bidan").unwrap().unwrap();
+        assert!(!u.disabled);
+        assert!(store.set_user_disabled("bidan", true).unwrap());
+        assert!(store.user_by_name("bidan").unwrap().unwrap().disabled);
+        assert!(!store.set_user_disabled("tidak_ada", true).unwrap());
     }
 }

@@ -161,6 +161,7 @@ fn generate(svc: &Service, devices: usize) -> Generated {
                     puskesmas_id: pusk,
                     posyandu_id: Some(posyandu),
                     password_hash: hash.clone(),
+                    disabled: false,
                 })
                 .unwrap();
             let per = CHILDREN_PER_POSYANDU / KADERS_PER_POSYANDU;
