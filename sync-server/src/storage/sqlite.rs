@@ -97,6 +97,9 @@ CREATE INDEX records_puskesmas_level ON records(puskesmas_id, seq) WHERE posyand
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Reports read here, on their own read-only connection: under WAL they see the last
+    /// committed state and never wait for (or hold up) the writer.
+    reader: Mutex<Connection>,
     digests: scope_digest::DigestCache,
 }
 
@@ -111,8 +114,14 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -64_000)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         MIGRATIONS.to_latest(&mut conn)?;
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(30))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             digests: Default::default(),
         })
     }
@@ -768,7 +777,7 @@ impl MasterStore for SqliteStore {
     }
 
     fn scan(&self, f: &mut RecordVisitor) -> Result<()> {
-        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut st = conn.prepare("SELECT kind, id, posyandu_id, fields FROM records")?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
@@ -946,6 +955,34 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, 2, "synchronous=FULL");
+    }
+
+    /// A report's scan runs while a merge holds the writer: it neither waits for it nor sees
+    /// what is not committed.
+    #[test]
+    fn reports_read_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("master.db")).unwrap();
+        let id = Uuid::now_v7();
+        store
+            .server_write(
+                Kind::Puskesmas,
+                id,
+                serde_json::json!({"name": "P"})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+                1,
+            )
+            .unwrap();
+        let writer = store.conn.lock().unwrap();
+        writer
+            .execute_batch("BEGIN IMMEDIATE; DELETE FROM records;")
+            .unwrap();
+        let mut seen = Vec::new();
+        store.scan(&mut |_, id, _, _| seen.push(id)).unwrap();
+        assert_eq!(seen, [id]);
+        writer.execute_batch("ROLLBACK").unwrap();
     }
 
     /// A store made before users could be disabled gains the column, every user enabled.
