@@ -60,6 +60,36 @@ fn run_with_stdin(mut cmd: Command, stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `POST /api/v1/enroll` from `http`: status, body, and `Retry-After` in seconds.
+pub fn login_from(
+    http: &reqwest::blocking::Client,
+    url: &str,
+    user: &str,
+    password: &str,
+) -> (u16, Value, Option<u64>) {
+    let resp = http
+        .post(format!("{url}/api/v1/enroll"))
+        .json(&serde_json::json!({"user": user, "password": password, "device_name": "hp-uji"}))
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, resp.json().unwrap_or(Value::Null), retry)
+}
+
+/// `POST /api/v1/enroll` from the default address.
+pub fn login(url: &str, user: &str, password: &str) -> (u16, Value, Option<u64>) {
+    login_from(&reqwest::blocking::Client::new(), url, user, password)
+}
+
+/// The stable code of a JSON error body (`""` when it is not one).
+pub fn error_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("")
+}
+
 /// The master store the e2e servers use: `SINERGI_E2E_DATABASE=postgres` gives each puskesmas
 /// its own fresh PostgreSQL database (from the standard `PG*` variables, as `pg_virtualenv`
 /// exports them); unset or `sqlite`, the SQLite file in its data directory.
@@ -166,9 +196,22 @@ impl Puskesmas {
     }
 
     pub fn admin(&self, args: &[&str]) -> Output {
+        self.admin_stdin(args, None)
+    }
+
+    /// An admin command with this on its standard input (e.g. `--password-stdin`).
+    pub fn admin_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = self.server_command();
         cmd.args(args);
-        run_with_stdin(cmd, None)
+        run_with_stdin(cmd, stdin)
+    }
+
+    /// How many devices the server knows (revoked ones included).
+    pub fn device_count(&self) -> usize {
+        self.admin_json(&["device", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len()
     }
 
     /// Run an admin command that must succeed; its trimmed stdout.
@@ -417,21 +460,24 @@ impl Client {
     }
 
     pub fn enroll(&self, url: &str, user: &str) -> Value {
-        let out = self.run_stdin(
-            &[
-                "enroll",
-                "--server",
-                url,
-                "--user",
-                user,
-                "--password-stdin",
-                "--device-name",
-                &format!("hp-{user}"),
-                "--json",
-            ],
-            Some(PASSWORD),
-        );
+        let out = self.enroll_with(url, user, PASSWORD, &format!("hp-{user}"));
         serde_json::from_str(&check(out, "enroll")).unwrap()
+    }
+
+    /// `sinergi enroll --json` with this password, whatever its outcome.
+    pub fn enroll_with(&self, url: &str, user: &str, password: &str, device_name: &str) -> Output {
+        let args = [
+            "enroll",
+            "--server",
+            url,
+            "--user",
+            user,
+            "--password-stdin",
+            "--device-name",
+            device_name,
+            "--json",
+        ];
+        self.run_stdin(&args, Some(password))
     }
 
     pub fn sync(&self) -> Value {

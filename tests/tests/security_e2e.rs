@@ -1,35 +1,9 @@
 //! The login slow-down and HTTPS, against real `sinergi-server` and `sinergi` processes on
 //! loopback (the scope matrix is in `scope_matrix.rs`).
 
-use serde_json::{json, Value};
-use sinergi_e2e::{Client, Puskesmas, PASSWORD};
+use sinergi_e2e::{error_code, login, Client, Puskesmas, PASSWORD};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn login(url: &str, user: &str, password: &str) -> (u16, Value, Option<String>) {
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{url}/api/v1/enroll"))
-        .json(&json!({"user": user, "password": password, "device_name": "hp-uji"}))
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    let retry = resp
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, resp.json().unwrap_or(Value::Null), retry)
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
-}
-
-fn devices(p: &Puskesmas) -> usize {
-    p.admin_json(&["device", "list", "--json"])
-        .as_array()
-        .unwrap()
-        .len()
-}
 
 #[test]
 fn failed_logins_are_slowed_per_user_and_address_and_a_success_resets() {
@@ -47,16 +21,16 @@ fn failed_logins_are_slowed_per_user_and_address_and_a_success_resets() {
     let url = &server.url;
     for _ in 0..3 {
         let (s, v, _) = login(url, "bidan", "salah-sekali");
-        assert_eq!((s, code(&v)), (401, "bad_credentials"));
+        assert_eq!((s, error_code(&v)), (401, "bad_credentials"));
     }
     // Over the limit even the right password is turned away, before it is checked.
     let (s, v, retry) = login(url, "bidan", PASSWORD);
-    assert_eq!((s, code(&v)), (429, "too_many_attempts"));
-    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert_eq!((s, error_code(&v)), (429, "too_many_attempts"));
+    let retry: u64 = retry.expect("Retry-After");
     assert!((1..=3).contains(&retry), "Retry-After {retry}");
     // The name is counted however it is spelled.
     assert_eq!(login(url, " BIDAN", PASSWORD).0, 429);
-    assert_eq!(devices(&p), 0, "nothing enrolled while blocked");
+    assert_eq!(p.device_count(), 0, "nothing enrolled while blocked");
     // Other users are not affected.
     assert_eq!(login(url, "kader_a", PASSWORD).0, 200);
     // A success clears the count: 2 failures, a success, 2 failures, still not blocked.
@@ -89,7 +63,7 @@ fn failed_logins_are_slowed_per_user_and_address_and_a_success_resets() {
     // After the delay the user may try again.
     std::thread::sleep(Duration::from_secs(retry + 1));
     assert_eq!(login(url, "bidan", PASSWORD).0, 200);
-    assert_eq!(devices(&p), 4);
+    assert_eq!(p.device_count(), 4);
 }
 
 #[test]
@@ -128,7 +102,7 @@ fn failed_logins_are_slowed_per_address_and_counted_before_hashing() {
         assert_eq!(login(&url, name, "tebak-tebak").0, 401, "{name}");
     }
     let (s, v, retry) = login(&url, "koordinator", PASSWORD);
-    assert_eq!((s, code(&v)), (429, "too_many_attempts"));
+    assert_eq!((s, error_code(&v)), (429, "too_many_attempts"));
     assert!(retry.is_some());
     // A burst against a waiting user costs the server no password hashing.
     let t = Instant::now();
@@ -139,7 +113,7 @@ fn failed_logins_are_slowed_per_address_and_counted_before_hashing() {
         "200 refused logins: {:.2} ms each",
         t.elapsed().as_secs_f64() * 1000.0 / 200.0
     );
-    assert_eq!(devices(&p), 0);
+    assert_eq!(p.device_count(), 0);
 }
 
 // --- HTTPS ---
@@ -232,7 +206,7 @@ fn https_with_the_puskesmas_certificate() {
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("[tls_untrusted]"), "{err}");
     assert!(not_enrolled(stranger.dir.path()));
-    assert_eq!(devices(&p), 0);
+    assert_eq!(p.device_count(), 0);
 
     // Plain HTTP to the HTTPS port fails cleanly (no hang, no enrollment) and the server
     // keeps serving.
@@ -278,7 +252,7 @@ fn https_with_the_puskesmas_certificate() {
     assert_eq!(bidan.sync()["pulled"], 1);
     assert_eq!(bidan.child(&child)["name"], "Anak Aman Sekali");
     // The stranger still cannot sync anything in (it has no enrollment at all).
-    assert_eq!(devices(&p), 2);
+    assert_eq!(p.device_count(), 2);
 }
 
 #[test]

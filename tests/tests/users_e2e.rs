@@ -6,7 +6,7 @@
 //! 127.0.0.1, to the same server.
 
 use serde_json::{json, Value};
-use sinergi_e2e::{Client, Puskesmas, PASSWORD};
+use sinergi_e2e::{error_code, login_from, Client, Puskesmas, PASSWORD};
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Output;
 use std::time::Duration;
@@ -20,39 +20,8 @@ fn http(from: Option<IpAddr>) -> reqwest::blocking::Client {
         .unwrap()
 }
 
-/// `POST /api/v1/enroll`: status, body, Retry-After.
-fn login(
-    c: &reqwest::blocking::Client,
-    url: &str,
-    user: &str,
-    password: &str,
-) -> (u16, Value, Option<u64>) {
-    let resp = c
-        .post(format!("{url}/api/v1/enroll"))
-        .json(&json!({"user": user, "password": password, "device_name": "hp-uji"}))
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    let retry = resp
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().parse().unwrap());
-    (status, resp.json().unwrap_or(Value::Null), retry)
-}
-
-fn code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("")
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn devices(p: &Puskesmas) -> usize {
-    p.admin_json(&["device", "list", "--json"])
-        .as_array()
-        .unwrap()
-        .len()
 }
 
 /// `user list` as JSON: name -> (disabled, active devices, place).
@@ -84,39 +53,14 @@ fn list_line(p: &Puskesmas, name: &str) -> String {
 }
 
 fn set_password(p: &Puskesmas, name: &str, password: &str) -> Output {
-    let mut cmd = p.server_command();
-    cmd.args(["user", "password", "--name", name, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{password}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let args = ["user", "password", "--name", name, "--password-stdin"];
+    p.admin_stdin(&args, Some(&format!("{password}\n")))
 }
 
 /// Enroll a fresh device with this password through the real client.
 fn enroll_with(url: &str, user: &str, password: &str) -> (Client, Output) {
     let c = Client::new();
-    let out = c.run_stdin(
-        &[
-            "enroll",
-            "--server",
-            url,
-            "--user",
-            user,
-            "--password-stdin",
-            "--device-name",
-            "hp-lagi",
-            "--json",
-        ],
-        Some(password),
-    );
+    let out = c.enroll_with(url, user, password, "hp-lagi");
     (c, out)
 }
 
@@ -193,7 +137,7 @@ fn disable_enable_and_a_new_password() {
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(stderr(&out).contains("[user_disabled]"), "{}", stderr(&out));
     let (status, body) = raw_sync(&url, &kader);
-    assert_eq!((status, code(&body)), (403, "user_disabled"));
+    assert_eq!((status, error_code(&body)), (403, "user_disabled"));
     assert!(body["error"]["message"]
         .as_str()
         .unwrap()
@@ -213,9 +157,9 @@ fn disable_enable_and_a_new_password() {
 
     // Her password enrolls nothing: the same code (only with the right password), and the
     // wrong one is still just wrong.
-    let devices_before = devices(&p);
-    let (status, body, _) = login(&http(None), &url, "kader_a", PASSWORD);
-    assert_eq!((status, code(&body)), (403, "user_disabled"));
+    let devices_before = p.device_count();
+    let (status, body, _) = login_from(&http(None), &url, "kader_a", PASSWORD);
+    assert_eq!((status, error_code(&body)), (403, "user_disabled"));
     let (other, out) = enroll_with(&url, "kader_a", PASSWORD);
     assert_eq!(out.status.code(), Some(5));
     assert!(stderr(&out).contains("[user_disabled]"));
@@ -224,9 +168,9 @@ fn disable_enable_and_a_new_password() {
         store.enrollment().unwrap().is_none(),
         "the new device is not enrolled"
     );
-    let (status, body, _) = login(&http(None), &url, "kader_a", "bukan-sandinya");
-    assert_eq!((status, code(&body)), (401, "bad_credentials"));
-    assert_eq!(devices(&p), devices_before, "nothing enrolled");
+    let (status, body, _) = login_from(&http(None), &url, "kader_a", "bukan-sandinya");
+    assert_eq!((status, error_code(&body)), (401, "bad_credentials"));
+    assert_eq!(p.device_count(), devices_before, "nothing enrolled");
     // The file path too.
     let out = p.admin(&[
         "bundle",
@@ -240,7 +184,7 @@ fn disable_enable_and_a_new_password() {
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("[user_disabled]"));
-    assert_eq!(devices(&p), devices_before);
+    assert_eq!(p.device_count(), devices_before);
 
     // Enabled again: the same device syncs, with the edit it kept.
     p.admin_ok(&["user", "enable", "--name", "kader_a"]);
@@ -314,11 +258,11 @@ fn wrong_passwords_from_one_address_do_not_lock_out_another() {
     let mut statuses = Vec::new();
     let mut retry_after = 0;
     for _ in 0..10 {
-        let (s, v, retry) = login(&attacker, &url, "kader_a", "tebak-tebak");
+        let (s, v, retry) = login_from(&attacker, &url, "kader_a", "tebak-tebak");
         match s {
-            401 => assert_eq!(code(&v), "bad_credentials"),
+            401 => assert_eq!(error_code(&v), "bad_credentials"),
             429 => {
-                assert_eq!(code(&v), "too_many_attempts");
+                assert_eq!(error_code(&v), "too_many_attempts");
                 retry_after = retry.expect("Retry-After");
             }
             other => panic!("status {other}"),
@@ -329,7 +273,7 @@ fn wrong_passwords_from_one_address_do_not_lock_out_another() {
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3);
     assert!((1..=2).contains(&retry_after), "Retry-After {retry_after}");
     // The right password from there waits too ...
-    assert_eq!(login(&attacker, &url, "kader_a", PASSWORD).0, 429);
+    assert_eq!(login_from(&attacker, &url, "kader_a", PASSWORD).0, 429);
 
     // ... but the kader's own device, at 127.0.0.1, enrolls at once with her password.
     let kader = Client::new();
@@ -340,16 +284,23 @@ fn wrong_passwords_from_one_address_do_not_lock_out_another() {
     // The looser per-address budget: three wrong passwords for other names from 127.0.0.2 use
     // it up, then that address waits for every name, while 127.0.0.1 does not.
     for name in ["bidan", "kader_b", "tidak_ada"] {
-        assert_eq!(login(&attacker, &url, name, "tebak-tebak").0, 401, "{name}");
+        assert_eq!(
+            login_from(&attacker, &url, name, "tebak-tebak").0,
+            401,
+            "{name}"
+        );
     }
-    let (s, v, retry) = login(&attacker, &url, "koordinator", PASSWORD);
-    assert_eq!((s, code(&v)), (429, "too_many_attempts"));
+    let (s, v, retry) = login_from(&attacker, &url, "koordinator", PASSWORD);
+    assert_eq!((s, error_code(&v)), (429, "too_many_attempts"));
     assert!(retry.is_some());
-    assert_eq!(login(&http(None), &url, "koordinator", PASSWORD).0, 200);
+    assert_eq!(
+        login_from(&http(None), &url, "koordinator", PASSWORD).0,
+        200
+    );
 
     // Once the delays have passed, the right password from 127.0.0.2 works and clears the
     // pair: the next wrong one is checked again (401), not delayed.
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(login(&attacker, &url, "kader_a", PASSWORD).0, 200);
-    assert_eq!(login(&attacker, &url, "kader_a", "tebak-lagi").0, 401);
+    assert_eq!(login_from(&attacker, &url, "kader_a", PASSWORD).0, 200);
+    assert_eq!(login_from(&attacker, &url, "kader_a", "tebak-lagi").0, 401);
 }

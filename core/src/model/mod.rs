@@ -6,7 +6,7 @@ mod schema;
 mod validate;
 
 pub use kind::Kind;
-pub use rights::{check_write, may_write_field, FieldRule, FIELD_RULES};
+pub use rights::{check_write, FieldRule, FIELD_RULES};
 pub use schema::{
     check_type as check_field, field_spec, parse_field_value, FieldSpec, FieldType, MAX_ANY_BYTES,
     MAX_LONG_TEXT_CHARS, MAX_TEXT_CHARS, PARENT_FIELDS, REFERENCES,
