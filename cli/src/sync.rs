@@ -89,6 +89,12 @@ fn print_report(r: &SyncReport) {
             r.repaired_buckets, r.repaired_records
         );
     }
+    if r.renumbered > 0 {
+        println!(
+            "Data perangkat ini dipulihkan atau disalin: {} perubahan diberi nomor baru dan dikirim.",
+            r.renumbered
+        );
+    }
     if !r.complete {
         println!("Belum selesai: jalankan sync lagi untuk melanjutkan.");
     }

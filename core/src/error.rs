@@ -40,6 +40,10 @@ pub enum CoreError {
     NotEnrolled,
     #[error("{0}")]
     Remote(Problem),
+    /// The server had applied other edits under this device's numbers up to `.0` (the store
+    /// was restored, copied or rolled back): the sync numbers the outbox again and resends.
+    #[error("{1}")]
+    SeqReused(u64, Problem),
     #[error("network: server tidak dapat dihubungi: {0}")]
     Network(String),
     /// The server was reached but its HTTPS certificate is not to be trusted (or TLS failed):
@@ -63,7 +67,7 @@ impl CoreError {
             CoreError::Invalid(p) => p.first().map(|p| p.code.as_str()).unwrap_or("invalid"),
             CoreError::NotFound(_) => "not_found",
             CoreError::NotEnrolled => "not_enrolled",
-            CoreError::Remote(p) => &p.code,
+            CoreError::Remote(p) | CoreError::SeqReused(_, p) => &p.code,
             CoreError::Network(_) => "network",
             CoreError::Tls(p) => &p.code,
             CoreError::Store(_) | CoreError::Migration(_) => "store",

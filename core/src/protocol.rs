@@ -381,6 +381,10 @@ pub enum Bundle {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: Problem,
+    /// With `seq_reused`: the highest edit number the server has applied for this device (the
+    /// device numbers its pending edits again from the next one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_applied: Option<u64>,
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -15,12 +15,17 @@ pub enum ServerError {
     Migration(#[from] rusqlite_migration::Error),
     #[error("data: {0}")]
     Data(String),
+    /// A request reused an edit number the server had applied to a different edit (a store
+    /// restored from a backup, copied, or rolled back); the highest number applied.
+    #[error("seq_reused: edit numbers up to {0} were already used")]
+    SeqReused(u64),
 }
 
 impl ServerError {
     pub fn status(&self) -> u16 {
         match self {
             ServerError::Request(s, _) => *s,
+            ServerError::SeqReused(_) => 409,
             _ => 500,
         }
     }
@@ -28,6 +33,7 @@ impl ServerError {
     pub fn problem(&self) -> Problem {
         match self {
             ServerError::Request(_, p) => p.clone(),
+            ServerError::SeqReused(_) => seq_reused(),
             other => Problem::new(
                 "internal",
                 None,
@@ -41,8 +47,8 @@ impl ServerError {
     /// an incident id, while the detail goes to the server's log under that id (a client never
     /// sees the server's internals).
     pub fn public_problem(&self) -> Problem {
-        if let ServerError::Request(_, p) = self {
-            return p.clone();
+        if matches!(self, ServerError::Request(..) | ServerError::SeqReused(_)) {
+            return self.problem();
         }
         let incident = uuid::Uuid::now_v7().simple().to_string()[20..].to_string();
         eprintln!("incident {incident}: {self}");
@@ -57,6 +63,15 @@ impl ServerError {
     pub fn bad_request(status: u16, code: &str, id: String, en: String) -> Self {
         ServerError::Request(status, Problem::new(code, None, id, en))
     }
+}
+
+fn seq_reused() -> Problem {
+    Problem::new(
+        "seq_reused",
+        None,
+        "Nomor perubahan dari perangkat ini sudah dipakai untuk perubahan lain (data perangkat dipulihkan dari cadangan atau disalin); perangkat menomori ulang perubahannya lalu mengirim lagi, tidak ada yang hilang".into(),
+        "This device's edit numbers were already used for other edits (its data was restored from a backup or copied); the device numbers its edits again and resends them, nothing is lost".into(),
+    )
 }
 
 impl From<serde_json::Error> for ServerError {

@@ -114,8 +114,13 @@ pub fn router_with(service: Arc<Service>, limits: LoginLimits) -> Router {
 
 pub fn error_response(e: ServerError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let last_applied = match e {
+        ServerError::SeqReused(n) => Some(n),
+        _ => None,
+    };
     let body = serde_json::to_vec(&ErrorBody {
         error: e.public_problem(),
+        last_applied,
     })
     .unwrap_or_default();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()

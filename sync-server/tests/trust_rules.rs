@@ -11,6 +11,7 @@ use sinergi_core::protocol::{
     Edit, EnrollRequest, Role, SyncRequest, SyncResponse, PROTOCOL_VERSION,
 };
 use sinergi_server::auth::token_hash;
+use sinergi_server::error::ServerError;
 use sinergi_server::service::Service;
 use sinergi_server::storage::postgres::{fresh_database, PostgresStore};
 use sinergi_server::storage::sqlite::SqliteStore;
@@ -108,29 +109,40 @@ impl World {
         }
     }
 
-    /// Push one edit; the response.
-    fn push(&self, dev: &mut Dev, kind: Kind, id: Uuid, fields: Value) -> SyncResponse {
+    /// The device's next edit.
+    fn edit(&self, dev: &mut Dev, kind: Kind, id: Uuid, fields: Value) -> Edit {
         dev.seq += 1;
         self.clock.advance(1_000);
+        Edit {
+            device_seq: dev.seq,
+            kind,
+            id,
+            made_ms: self.clock.now_ms(),
+            base_seq: 0,
+            fields: obj(fields),
+        }
+    }
+
+    /// Send these edits as one request.
+    fn send(&self, dev: &Dev, edits: Vec<Edit>) -> Result<SyncResponse, ServerError> {
         let req = SyncRequest {
             protocol: PROTOCOL_VERSION,
             device_id: dev.id,
             device_clock_ms: self.clock.now_ms(),
             cursor: 0,
-            edits: vec![Edit {
-                device_seq: dev.seq,
-                kind,
-                id,
-                made_ms: self.clock.now_ms(),
-                base_seq: 0,
-                fields: obj(fields),
-            }],
+            edits,
             page_limit: 10,
             bundle: false,
             want_digest: false,
             repair: None,
         };
-        self.svc.sync(&dev.hash, &req).unwrap()
+        self.svc.sync(&dev.hash, &req)
+    }
+
+    /// Push one edit; the response.
+    fn push(&self, dev: &mut Dev, kind: Kind, id: Uuid, fields: Value) -> SyncResponse {
+        let e = self.edit(dev, kind, id, fields);
+        self.send(dev, vec![e]).unwrap()
     }
 
     /// Push one edit that must be applied.
@@ -334,6 +346,52 @@ fn texts_have_limits(w: World) {
     );
 }
 
+/// Case 1: a store restored from a backup (or copied, or rolled back by a power cut) numbers
+/// its edits again from a number the server has applied. Such an edit was acknowledged and
+/// dropped; now the request is refused whole with the server's last number, and a real retry
+/// (the same edit under the same number) still changes nothing.
+fn a_reused_number_is_not_taken_for_a_retry(w: World) {
+    let mut ka = w.enroll("kader_a");
+    let child = |name: &str| {
+        json!({"posyandu_id": w.posyandu_a.to_string(), "name": name, "sex": "L",
+               "birth_date": "2023-03-14"})
+    };
+    let (budi, tono) = (Uuid::now_v7(), Uuid::now_v7());
+    let first = w.edit(&mut ka, Kind::Child, budi, child("Budi"));
+    let second = w.edit(&mut ka, Kind::Child, tono, child("Tono"));
+    let r = w.send(&ka, vec![first.clone(), second.clone()]).unwrap();
+    assert_eq!(r.acked_through, 2);
+    // The answer was lost: the same request again is a retry.
+    let again = w.send(&ka, vec![first.clone(), second]).unwrap();
+    assert_eq!(again.acked_through, 2);
+    // The backup knew only the first edit; the restored store makes its next one as number 2.
+    ka.seq = 1;
+    let siti = Uuid::now_v7();
+    let reused = w.edit(&mut ka, Kind::Child, siti, child("Siti"));
+    match w.send(&ka, vec![reused.clone()]) {
+        Err(ServerError::SeqReused(2)) => {}
+        other => panic!("expected seq_reused up to 2, got {other:?}"),
+    }
+    assert!(w.svc.store.get(siti).unwrap().is_none(), "nothing applied");
+    // Numbered after the server's last, it is applied like any other edit.
+    let renumbered = Edit {
+        device_seq: 3,
+        ..reused
+    };
+    let r = w.send(&ka, vec![renumbered]).unwrap();
+    assert_eq!((r.acked_through, r.refused.len()), (3, 0));
+    assert_eq!(w.field(siti, "name"), Some(json!("Siti")));
+    assert_eq!(w.field(tono, "name"), Some(json!("Tono")));
+}
+
+#[test]
+fn sqlite_a_reused_number_is_not_taken_for_a_retry() {
+    a_reused_number_is_not_taken_for_a_retry(sqlite());
+}
+#[test]
+fn postgres_a_reused_number_is_not_taken_for_a_retry() {
+    a_reused_number_is_not_taken_for_a_retry(postgres());
+}
 #[test]
 fn sqlite_merges_stay_in_scope() {
     merges_stay_in_scope(sqlite());

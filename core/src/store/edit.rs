@@ -132,4 +132,32 @@ impl LocalStore {
             warnings,
         })
     }
+
+    /// The server had applied other edits under this device's numbers up to `server_last`
+    /// (this store was restored from a backup, copied, or lost its last commits): give every
+    /// pending edit, in order, a number after it, so none is taken for an edit already
+    /// applied. Returns how many pending edits were numbered again.
+    pub fn renumber_outbox(&mut self, server_last: u64) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let (count, first): (i64, Option<i64>) =
+            tx.query_row("SELECT COUNT(*), MIN(device_seq) FROM outbox", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let shift = first.map_or(0, |f| (server_last as i64 + 1 - f).max(0));
+        if shift > 0 {
+            // Through negative numbers, so no row meets another's number on the way.
+            tx.execute_batch(&format!(
+                "UPDATE outbox SET device_seq = -(device_seq + {shift});
+                 UPDATE outbox SET device_seq = -device_seq;"
+            ))?;
+        }
+        let max: Option<i64> =
+            tx.query_row("SELECT MAX(device_seq) FROM outbox", [], |r| r.get(0))?;
+        let next = meta::get_i64(&tx, "next_device_seq")?
+            .max(server_last as i64 + 1)
+            .max(max.unwrap_or(0) + 1);
+        meta::set(&tx, "next_device_seq", &next.to_string())?;
+        tx.commit()?;
+        Ok(if shift > 0 { count as u64 } else { 0 })
+    }
 }

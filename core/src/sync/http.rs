@@ -102,17 +102,18 @@ impl HttpTransport {
         let status = resp.status();
         let bytes = resp.bytes().map_err(transport_error)?;
         if !status.is_success() {
-            let problem = serde_json::from_slice::<ErrorBody>(&bytes)
-                .map(|b| b.error)
-                .unwrap_or_else(|_| {
-                    Problem::new(
-                        "http_error",
-                        None,
-                        format!("Server menjawab {status}"),
-                        format!("Server answered {status}"),
-                    )
-                });
-            return Err(CoreError::Remote(problem));
+            let Ok(body) = serde_json::from_slice::<ErrorBody>(&bytes) else {
+                return Err(CoreError::Remote(Problem::new(
+                    "http_error",
+                    None,
+                    format!("Server menjawab {status}"),
+                    format!("Server answered {status}"),
+                )));
+            };
+            return Err(match body.last_applied {
+                Some(n) if body.error.code == "seq_reused" => CoreError::SeqReused(n, body.error),
+                _ => CoreError::Remote(body.error),
+            });
         }
         // reqwest has already undone the response's Content-Encoding.
         protocol::decode(&bytes, false).map_err(CoreError::Remote)

@@ -51,6 +51,8 @@ pub struct SyncReport {
     /// Buckets and records replaced to repair a divergence (only what differed travels).
     pub repaired_buckets: u64,
     pub repaired_records: u64,
+    /// Pending edits numbered again because the server had seen their numbers (`seq_reused`).
+    pub renumbered: u64,
 }
 
 /// Options of one sync run.
@@ -118,10 +120,21 @@ pub fn sync(
     let token = store.require_enrollment()?.token;
     let mut report = SyncReport::default();
     let mut repair_asked = false;
+    let mut renumbered = false;
     loop {
         let req = store.build_request(opts.page_limit, MAX_EDITS_PER_REQUEST, false)?;
         repair_asked |= req.repair.is_some();
-        let resp = transport.exchange(&token, &req)?;
+        let resp = match transport.exchange(&token, &req) {
+            // This store's numbers were used before (restored, copied, rolled back): its
+            // pending edits get numbers after the server's and go again, once per run.
+            Err(CoreError::SeqReused(last, _)) if !renumbered => {
+                report.renumbered = store.renumber_outbox(last)?;
+                renumbered = true;
+                continue;
+            }
+            Err(CoreError::SeqReused(_, p)) => return Err(CoreError::Remote(p)),
+            other => other?,
+        };
         let applied = store.apply_response(&resp)?;
         note_check(&mut report, &applied);
         report.requests += 1;

@@ -2,8 +2,9 @@
 //! (guarantee 6), per-field last-writer-wins with conflict records (2, 3), idempotent pushes (4),
 //! scope (9), records that move between posyandu, duplicate children and their merging.
 
-use super::{DupKeys, MasterField, MasterRecord, Page, Principal, RecordTx, Result};
+use super::{DupKeys, MasterField, MasterRecord, Page, Principal, RecordTx, Result, ServerError};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
 use sinergi_core::model::{check_write, validate_record, Fields, Kind, Lookup, REFERENCES};
@@ -81,6 +82,17 @@ pub fn apply_request(
         clock_warning: offset.abs() > CLOCK_WARNING_MS,
         ..Applied::default()
     };
+    // A number already applied is a retry only if it carries the same edit: otherwise this
+    // store was restored, copied or rolled back, and its new edits must not be taken for old
+    // ones. Nothing is applied; the device numbers its pending edits again (`seq_reused`).
+    for e in req.edits.iter().filter(|e| e.device_seq <= last_applied) {
+        if tx
+            .edit_hash(who.device_id, e.device_seq)?
+            .is_some_and(|h| h != edit_hash(e))
+        {
+            return Err(ServerError::SeqReused(last_applied));
+        }
+    }
     for edit in &req.edits {
         if edit.device_seq <= last_applied {
             continue; // already handled: a retry after a lost response
@@ -140,6 +152,7 @@ pub fn apply_request(
                 tx.add_refusal(who.device_id, &r)?;
             }
         }
+        tx.add_edit_hash(who.device_id, edit.device_seq, &edit_hash(edit))?;
         last_applied = edit.device_seq;
     }
     tx.set_device_progress(who.device_id, last_applied, now)?;
@@ -148,6 +161,14 @@ pub fn apply_request(
         out.refused = tx.refusals(who.device_id, first.device_seq, last.device_seq)?;
     }
     Ok(out)
+}
+
+/// What tells a retried edit from another one sent under the same number: its kind, record,
+/// time on the device and fields (128 bits of SHA-256, hex).
+pub fn edit_hash(e: &Edit) -> String {
+    let bytes = serde_json::to_vec(&(e.kind.as_str(), e.id, e.made_ms, &e.fields))
+        .expect("an edit always serializes");
+    hex::encode(&Sha256::digest(&bytes)[..16])
 }
 
 /// Leave out of the page the versions the device already holds, and confirm them instead

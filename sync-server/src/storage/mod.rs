@@ -169,6 +169,9 @@ pub trait RecordTx {
     ) -> Result<()>;
     fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()>;
     fn refusals(&self, device: Uuid, from_seq: u64, to_seq: u64) -> Result<Vec<Refusal>>;
+    /// The hash of the edit this device sent under this number (`engine::edit_hash`), if known.
+    fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>>;
+    fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()>;
     /// (highest edit number applied, server time of the last sync)
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)>;
     fn set_device_progress(&self, device: Uuid, last_applied: u64, last_sync_ms: i64)
@@ -242,7 +245,7 @@ pub trait MasterStore: Send + Sync {
 }
 
 /// One row of a store, as `export` gives them: the counters, records by id, exits by seq, users
-/// by id, devices by id, refusals by (device, device_seq). `import` takes them in this order, which
+/// by id, devices by id, refusals by (device, device_seq), edit hashes by (device, device_seq). `import` takes them in this order, which
 /// also satisfies the references between them.
 #[derive(Debug, Clone)]
 pub enum Row {
@@ -259,6 +262,8 @@ pub enum Row {
     User(User),
     Device(Device, String),
     Refusal(Uuid, Refusal),
+    /// (device, device_seq, hash of the edit applied under that number)
+    EditHash(Uuid, u64, String),
 }
 
 impl Row {
@@ -330,6 +335,7 @@ impl Row {
                 r.id,
                 r.problem
             ]),
+            Row::EditHash(device, seq, hash) => json!(["edit", device, seq, hash]),
         };
         v.to_string()
     }

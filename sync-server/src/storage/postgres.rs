@@ -116,6 +116,16 @@ CREATE TABLE refusals (
 "#,
     // 2. `user disable`: a disabled user's devices are refused and her password enrolls nothing.
     "ALTER TABLE users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT FALSE;",
+    // 3. What each device sent under each number: a repeated number with other content is not a
+    // retry (a restored or copied store), and is never acknowledged unseen.
+    r#"
+CREATE TABLE edit_hashes (
+    device_id UUID NOT NULL REFERENCES devices(id),
+    device_seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (device_id, device_seq)
+);
+"#,
 ];
 
 /// A pooled connection with its prepared statements.
@@ -565,6 +575,24 @@ impl RecordTx for Tx<'_> {
             .collect()
     }
 
+    fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>> {
+        Ok(self
+            .query_opt(
+                "SELECT hash FROM edit_hashes WHERE device_id = $1 AND device_seq = $2",
+                &[&device, &(seq as i64)],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO edit_hashes(device_id, device_seq, hash) VALUES ($1, $2, $3)
+             ON CONFLICT (device_id, device_seq) DO UPDATE SET hash = excluded.hash",
+            &[&device, &(seq as i64), &hash],
+        )?;
+        Ok(())
+    }
+
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
         if device.is_nil() {
             return Ok((0, None, 0));
@@ -943,6 +971,12 @@ impl MasterStore for PostgresStore {
                     },
                 ))?;
             }
+            for r in tx.query(
+                "SELECT device_id, device_seq, hash FROM edit_hashes ORDER BY device_id, device_seq",
+                &[],
+            )? {
+                f(Row::EditHash(r.get(0), r.get::<_, i64>(1) as u64, r.get(2)))?;
+            }
             Ok(())
         })
     }
@@ -995,6 +1029,7 @@ impl MasterStore for PostgresStore {
                         )?;
                     }
                     Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
+                    Row::EditHash(device, seq, hash) => tx.add_edit_hash(device, seq, &hash)?,
                 }
             }
             Ok(())

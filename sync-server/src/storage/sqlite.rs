@@ -92,6 +92,18 @@ CREATE INDEX records_puskesmas_level ON records(puskesmas_id, seq) WHERE posyand
         ),
         // `user disable`: a disabled user's devices are refused and her password enrolls nothing.
         M::up("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;"),
+        // What each device sent under each number: a repeated number with other content is
+        // not a retry (a restored or copied store), and is never acknowledged unseen.
+        M::up(
+            r#"
+CREATE TABLE edit_hashes (
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    device_seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (device_id, device_seq)
+) WITHOUT ROWID;
+"#,
+        ),
     ])
 });
 
@@ -454,6 +466,25 @@ impl RecordTx for Tx<'_> {
             });
         }
         Ok(out)
+    }
+
+    fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT hash FROM edit_hashes WHERE device_id = ?1 AND device_seq = ?2",
+            )?
+            .query_row(params![device.to_string(), seq as i64], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT OR REPLACE INTO edit_hashes(device_id, device_seq, hash) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![device.to_string(), seq as i64, hash])?;
+        Ok(())
     }
 
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
@@ -880,6 +911,17 @@ impl MasterStore for SqliteStore {
                     },
                 ))?;
             }
+            let mut st = t.prepare(
+                "SELECT device_id, device_seq, hash FROM edit_hashes ORDER BY device_id, device_seq",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                f(Row::EditHash(
+                    parse_uuid(&r.get::<_, String>(0)?)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get(2)?,
+                ))?;
+            }
             Ok(())
         })
     }
@@ -923,6 +965,7 @@ impl MasterStore for SqliteStore {
                         )?;
                     }
                     Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
+                    Row::EditHash(device, seq, hash) => tx.add_edit_hash(device, seq, &hash)?,
                 }
             }
             Ok(())

@@ -1,0 +1,69 @@
+//! A device store that numbers its edits again (issue 11, case 1), with the real `sinergi` and a
+//! real `sinergi-server` on loopback: a phone's data folder restored from an older copy, and one
+//! enrolled data folder copied onto a second phone. Before, the server took the new edits for
+//! retries, the device emptied its outbox, and they were gone; now every one reaches the master.
+
+use sinergi_e2e::{find, Client, Puskesmas};
+use std::path::Path;
+
+/// Copy every file of a data folder (the store, its WAL, the key file) into another.
+fn copy_folder(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(to).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+fn on_server(p: &Puskesmas, id: &str) -> bool {
+    find(&p.records("child"), id).is_some()
+}
+
+#[test]
+fn a_phone_restored_from_an_older_copy_loses_nothing() {
+    let p = Puskesmas::new();
+    let server = p.start();
+    let kader = Client::new();
+    kader.enroll(&server.url, "kader_a");
+    let budi = kader.add_child(&p.posyandu_a, "Budi");
+    kader.sync();
+    let backup = tempfile::tempdir().unwrap();
+    copy_folder(kader.dir.path(), backup.path());
+    let tono = kader.add_child(&p.posyandu_a, "Tono");
+    kader.sync();
+    // The phone is restored from the copy, and the kader carries on with her day.
+    copy_folder(backup.path(), kader.dir.path());
+    let siti = kader.add_child(&p.posyandu_a, "Siti");
+    let report = kader.sync();
+    assert_eq!(report["renumbered"], 1, "{report}");
+    let again = kader.sync();
+    assert_eq!(again["pushed"], 0, "nothing left pending: {again}");
+    for id in [&budi, &tono, &siti] {
+        assert!(on_server(&p, id), "{id} is on the server");
+        assert!(!kader.child(id).is_null(), "{id} is on the phone");
+    }
+}
+
+#[test]
+fn one_enrollment_on_two_phones_loses_nothing() {
+    let p = Puskesmas::new();
+    let server = p.start();
+    let first = Client::new();
+    first.enroll(&server.url, "kader_a");
+    let second = Client::new();
+    copy_folder(first.dir.path(), second.dir.path());
+    let a = first.add_child(&p.posyandu_a, "Ani");
+    let b = second.add_child(&p.posyandu_a, "Bayu");
+    let c = second.add_child(&p.posyandu_a, "Cahya");
+    first.sync();
+    second.sync();
+    let d = first.add_child(&p.posyandu_a, "Dewi");
+    first.sync();
+    second.sync();
+    for id in [&a, &b, &c, &d] {
+        assert!(on_server(&p, id), "{id} is on the server");
+        assert!(!second.child(id).is_null(), "{id} reached the second phone");
+    }
+}
