@@ -159,14 +159,20 @@ fn corrupted_replica_is_detected_and_only_the_differing_buckets_travel() {
     // The next sync asks for a repair: only the two differing buckets travel.
     let r = sync(&mut s);
     let buckets = [bucket_of(deleted), bucket_of(changed)];
-    let in_buckets = s
-        .service
-        .store
-        .list(Kind::Child)
-        .unwrap()
+    // Every kind counts: the puskesmas, desa or posyandu record can share a bucket (ids are
+    // random), and the master holds nothing outside this kader's scope.
+    let in_buckets: u64 = Kind::ALL
         .iter()
-        .filter(|c| buckets.contains(&bucket_of(c.id)))
-        .count() as u64;
+        .map(|k| {
+            s.service
+                .store
+                .list(*k)
+                .unwrap()
+                .iter()
+                .filter(|c| buckets.contains(&bucket_of(c.id)))
+                .count() as u64
+        })
+        .sum();
     assert_eq!(r.repaired_buckets, 2, "{r:?}");
     assert_eq!(r.repaired_records, in_buckets, "{r:?}");
     assert!(
