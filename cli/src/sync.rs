@@ -51,8 +51,23 @@ pub enum BundleCmd {
     },
     /// Apply the reply file the puskesmas sent back.
     Import { file: PathBuf },
+    /// Show what an enrollment file says (its server, user and key) without opening it.
+    Show { file: PathBuf },
     /// First run without a link: open the enrollment file the puskesmas made for this device.
     Open { file: PathBuf },
+}
+
+fn print_preview(p: &core_sync::EnrollmentPreview) {
+    println!(
+        "Server: {}",
+        p.server_url
+            .as_deref()
+            .unwrap_or("(tidak ada: hanya berkas bundel)")
+    );
+    println!("Pengguna: {} ({})", p.user, p.role.as_str());
+    println!("Perangkat: {}", p.device_id);
+    println!("Kunci server: {}", p.server_key);
+    println!("Data: {}", p.records);
 }
 
 /// A progress bar on stderr, shown only for syncs that take more than one exchange.
@@ -109,6 +124,7 @@ pub fn enroll(store: &mut LocalStore, a: EnrollArgs) -> anyhow::Result<()> {
         user: a.user,
         password: password.trim_end_matches(['\n', '\r']).to_string(),
         device_name: a.device_name,
+        device_key: None,
     };
     let ca = match &a.ca_cert {
         None => None,
@@ -234,7 +250,9 @@ pub fn bundle(store: &mut LocalStore, cmd: BundleCmd) -> anyhow::Result<()> {
             let r = core_sync::import_reply(store, &file)?;
             print_report(&r);
         }
+        BundleCmd::Show { file } => print_preview(&core_sync::preview_bundle(&file)?),
         BundleCmd::Open { file } => {
+            print_preview(&core_sync::preview_bundle(&file)?);
             let (e, r) = core_sync::open_bundle(store, &file)?;
             println!(
                 "Perangkat dibuka sebagai {} ({:?}) dari {}",

@@ -313,6 +313,10 @@ pub struct EnrollRequest {
     pub user: String,
     pub password: String,
     pub device_name: String,
+    /// The public half (hex) of the key the device made for itself: its bundle files are
+    /// signed with it. Older apps send none; their first signed file binds one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,7 +351,12 @@ impl Role {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnrollResponse {
     pub device_id: Uuid,
+    /// Empty in an enrollment file: the device asks for one with its key (`TokenRequest`).
     pub token: String,
+    /// The server's public key (hex), which signs its reply and enrollment files; the device
+    /// keeps it and trusts no file signed by another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_key: Option<String>,
     pub role: Role,
     pub user: String,
     pub puskesmas_id: Uuid,
@@ -355,12 +364,19 @@ pub struct EnrollResponse {
     pub server_clock_ms: i64,
 }
 
-/// A file bundle: what the device would have sent, or what the server answered.
+/// The answer to a signed `Bundle::TokenRequest` (`POST /api/v1/token`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+pub struct TokenResponse {
+    pub token: String,
+}
+
+/// A file bundle: what the device would have sent, or what the server answered. Every file is
+/// signed (`crate::seal`) and none holds a token: a request by its device's key, the others by
+/// the server's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Bundle {
     Request {
-        token: String,
         request: SyncRequest,
     },
     Reply {
@@ -375,6 +391,12 @@ pub enum Bundle {
         server_url: Option<String>,
         enrollment: EnrollResponse,
         response: SyncResponse,
+    },
+    /// A device enrolled by file asks for a token to sync over HTTP (sent over HTTP only,
+    /// signed by the device's key; `made_ms` keeps an old one from being replayed).
+    TokenRequest {
+        device_id: Uuid,
+        made_ms: i64,
     },
 }
 

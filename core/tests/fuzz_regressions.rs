@@ -58,14 +58,15 @@ fn seed_corpus_is_real() {
     assert_eq!(req.device_id, entry::DEVICE_ID);
     assert_eq!(req.edits.len(), 5);
     let bundle = std::fs::read(dir.join("bundle/real-request-bundle.sinergi")).unwrap();
-    let Bundle::Request { request, .. } = protocol::decode(&bundle, true).unwrap() else {
+    let Bundle::Request { request } = sinergi_core::seal::open(&bundle).unwrap().bundle else {
         panic!("request bundle")
     };
     assert_eq!(request.edits.len(), 5);
-    // The reply applies to the device the fuzzer starts from.
+    // The reply applies to the device the fuzzer starts from, once it has sent its edits.
     let reply = dir.join("bundle/real-reply-bundle.sinergi");
     let tmp = tempfile::tempdir().unwrap();
     let mut store = entry::make_device(tmp.path());
+    sinergi_core::sync::export_bundle(&store, &tmp.path().join("kirim.sinergi")).unwrap();
     let report = sinergi_core::sync::import_reply(&mut store, &reply).expect("reply applies");
     assert_eq!((report.acknowledged, report.refused), (4, 1));
 }
@@ -167,10 +168,14 @@ fn write_seed_corpus() {
         repair: None,
         own: Vec::new(),
     };
-    let reply = protocol::encode(&Bundle::Reply {
-        device_id: entry::DEVICE_ID,
-        response,
-    });
+    let reply = sinergi_core::seal::seal(
+        entry::SERVER_SECRET,
+        &Bundle::Reply {
+            device_id: entry::DEVICE_ID,
+            response,
+        },
+    )
+    .unwrap();
     write("bundle", "real-reply-bundle.sinergi", &reply);
     write(
         "bundle",

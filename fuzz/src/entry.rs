@@ -311,6 +311,9 @@ pub const DESA_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_a
 pub const POSYANDU_ID: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_a003);
 /// 2026-11-25 12:00 UTC: a fixed clock so that a crash replays exactly.
 pub const NOW_MS: i64 = 1_795_608_000_000;
+/// The server key that signs the seed reply, and that the fuzzed device pins (a fixed one, so
+/// the seed corpus is stable).
+pub const SERVER_SECRET: &str = "5e41e1f0c0de5e41e1f0c0de5e41e1f0c0de5e41e1f0c0de5e41e1f0c0de5e41";
 
 fn master(kind: Kind, id: Uuid, seq: i64, fields: Value) -> Change {
     let Value::Object(fields) = fields else {
@@ -348,6 +351,9 @@ pub fn make_device(dir: &Path) -> LocalStore {
             posyandu_id: Some(POSYANDU_ID),
         })
         .expect("enroll");
+    store
+        .set_server_key(&sinergi_core::seal::public_key(SERVER_SECRET).expect("fixed key"))
+        .expect("pin the server key");
     let first = SyncResponse {
         acked_through: 0,
         refused: vec![],
@@ -490,7 +496,7 @@ pub fn bundle(data: &[u8]) {
     } else {
         protocol::gzip(data)
     };
-    if let Ok(Bundle::Request { request, .. }) = decode_both::<Bundle>(data) {
+    if let Ok(Bundle::Request { request }) = sinergi_core::seal::open(&file).map(|o| o.bundle) {
         validate_edits(&request.edits);
     }
     let dir = scratch_dir();

@@ -198,6 +198,7 @@ pub async fn enroll(
             user: user.trim().to_string(),
             password,
             device_name: device_name.trim().to_string(),
+            device_key: None,
         };
         let mut progress = |r: &core_sync::SyncReport| {
             let _ = app.emit("sync-progress", SyncReportDto::from(r));

@@ -69,6 +69,7 @@ fn seed(dir: &std::path::Path) {
         user: "kader1".into(),
         password: "sinergi-demo".into(),
         device_name: "bench".into(),
+        device_key: None,
     };
     let (e, _) = core_sync::enroll(&mut s, &transport, &url, &req, &mut |_| {}).unwrap();
     let _ = Command::new("kill")

@@ -25,6 +25,8 @@ use std::time::Instant;
 pub const MAX_WIRE_BYTES: usize = 16 * 1024 * 1024;
 /// An enrollment is a user name, a password and a device name: it never needs more.
 const MAX_ENROLL_WIRE_BYTES: usize = 64 * 1024;
+/// A signed token request is a few hundred bytes.
+const MAX_TOKEN_WIRE_BYTES: usize = 8 * 1024;
 
 /// How many requests may be decoded, merged or checked (argon2) at once. The rest wait here,
 /// as cheap async tasks, instead of each holding a blocking thread with its own heap and, for a
@@ -100,6 +102,7 @@ pub fn router_with(service: Arc<Service>, limits: LoginLimits) -> Router {
         .route("/api/v1/health", get(|| async { "ok" }))
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/sync", post(sync))
+        .route("/api/v1/token", post(token))
         .route("/api/v1/report", get(report))
         .fallback(|| async {
             error_response(ServerError::bad_request(
@@ -154,17 +157,7 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
     max_wire: usize,
 ) -> Result<(HeaderMap, T), ServerError> {
     let (parts, body) = req.into_parts();
-    let bytes: Bytes = tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, max_wire))
-        .await
-        .map_err(|_| {
-            ServerError::bad_request(
-                408,
-                "body_timeout",
-                "Isi permintaan tidak selesai terkirim dalam 30 detik".into(),
-                "The request body did not arrive within 30 seconds".into(),
-            )
-        })?
-        .map_err(|_| ServerError::Request(413, protocol::too_large(max_wire)))?;
+    let bytes = read_bytes(body, max_wire).await?;
     let encoding = match parts
         .headers
         .get(header::CONTENT_ENCODING)
@@ -192,6 +185,39 @@ async fn read_body<T: serde::de::DeserializeOwned + Send + 'static>(
             ServerError::Request(status, p)
         })?;
     Ok((parts.headers, msg))
+}
+
+/// The bytes of a body as they came (at most `max_wire`, within the body time limit).
+async fn read_bytes(body: Body, max_wire: usize) -> Result<Bytes, ServerError> {
+    tokio::time::timeout(BODY_TIMEOUT, to_bytes(body, max_wire))
+        .await
+        .map_err(|_| {
+            ServerError::bad_request(
+                408,
+                "body_timeout",
+                "Isi permintaan tidak selesai terkirim dalam 30 detik".into(),
+                "The request body did not arrive within 30 seconds".into(),
+            )
+        })?
+        .map_err(|_| ServerError::Request(413, protocol::too_large(max_wire)))
+}
+
+/// `POST /api/v1/token`: a device enrolled by file asks for a token with a request signed by
+/// its key (the body is the signed file itself, `sinergi_core::seal`).
+async fn token(State(st): State<AppState>, req: Request) -> Response {
+    let result = async {
+        let _slot = slot().await?;
+        let (parts, body) = req.into_parts();
+        let bytes = read_bytes(body, MAX_TOKEN_WIRE_BYTES).await?;
+        let svc = st.service.clone();
+        let token = on_thread(move || svc.token(&bytes)).await??;
+        Ok::<_, ServerError>(json_response(
+            &parts.headers,
+            &protocol::TokenResponse { token },
+        ))
+    }
+    .await;
+    result.unwrap_or_else(error_response)
 }
 
 async fn enroll(State(st): State<AppState>, req: Request) -> Response {

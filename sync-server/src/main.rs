@@ -597,8 +597,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let answer = svc.import_bundle(&bytes).map_err(explain)?;
-            sinergi_core::sync::write_atomically(&reply, &sinergi_core::protocol::encode(&answer))?;
-            if let sinergi_core::protocol::Bundle::Reply { response, .. } = &answer {
+            sinergi_core::sync::write_atomically(&reply, &answer.file)?;
+            if let sinergi_core::protocol::Bundle::Reply { response, .. } = &answer.bundle {
                 println!(
                     "Diterima sampai perubahan #{}, ditolak {}, konflik {}, dikirim balik {} data. Balasan: {}",
                     response.acked_through,
@@ -621,12 +621,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let bundle = svc
                 .enroll_bundle(&user, &device_name, server_url)
                 .map_err(explain)?;
-            sinergi_core::sync::write_atomically(&out, &sinergi_core::protocol::encode(&bundle))?;
+            sinergi_core::sync::write_atomically(&out, &bundle.file)?;
             if let sinergi_core::protocol::Bundle::Enrollment {
                 enrollment,
                 response,
                 ..
-            } = &bundle
+            } = &bundle.bundle
             {
                 println!(
                     "Perangkat {} untuk {} dibuat, {} data. Berkas pendaftaran: {}",

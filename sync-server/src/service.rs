@@ -119,15 +119,90 @@ impl Service {
                 "Wrong user name or password",
             ));
         };
-        self.issue_device(user, &req.device_name)
+        self.issue_device(user, &req.device_name, req.device_key.as_deref())
+    }
+
+    /// The server's signing key (hex secret): it signs reply and enrollment files, and devices
+    /// pin its public half. Made the first time it is needed, and kept with the data (a backup
+    /// or a copied store keeps it).
+    fn signing_key(&self) -> Result<String> {
+        match self.store.secret(SIGNING_KEY)? {
+            Some(k) => Ok(k),
+            None => self
+                .store
+                .add_secret(SIGNING_KEY, &sinergi_core::seal::new_secret()),
+        }
+    }
+
+    /// The public half of the signing key (hex), as devices pin it.
+    pub fn public_key(&self) -> Result<String> {
+        sinergi_core::seal::public_key(&self.signing_key()?)
+            .map_err(|p| ServerError::Data(p.message_en))
+    }
+
+    fn seal(&self, bundle: &Bundle) -> Result<Vec<u8>> {
+        sinergi_core::seal::seal(&self.signing_key()?, bundle)
+            .map_err(|p| ServerError::Data(p.message_en))
+    }
+
+    /// The device a signed file comes from, after its checks (unknown, revoked, disabled user),
+    /// whose key must be the one that signed it. A device with no key yet (enrolled by file, or
+    /// by an older app) is bound to the first key that signs for it: an enrollment file opened on
+    /// a second phone gets nothing from the server.
+    fn signer(&self, device: Uuid, key: &str) -> Result<Principal> {
+        let holder = Self::admit(self.store.principal_by_device(device)?)?;
+        let bound = match holder.public_key.as_deref() {
+            Some(k) => k == key,
+            None => self.store.bind_device_key(device, key)?,
+        };
+        if !bound {
+            return Err(bad(
+                403,
+                "device_key_mismatch",
+                "Berkas ini ditandatangani oleh perangkat lain yang memakai identitas perangkat \
+                 ini (berkas pendaftaran dibuka di dua HP, atau data disalin); minta berkas \
+                 pendaftaran baru ke puskesmas",
+                "This file is signed by another device using this device's identity (an \
+                 enrollment file opened on two phones, or a copied store); ask the puskesmas \
+                 for a new enrollment file",
+            ));
+        }
+        Ok(holder.principal)
+    }
+
+    /// A token for a device enrolled by file (`Bundle::TokenRequest`, signed by its key): its
+    /// first HTTP sync. The new token replaces any earlier one.
+    pub fn token(&self, sealed: &[u8]) -> Result<String> {
+        let opened = open_sealed(sealed)?;
+        let Bundle::TokenRequest { device_id, .. } = opened.bundle else {
+            return Err(wrong_bundle());
+        };
+        self.signer(device_id, &opened.key)?;
+        let token = auth::new_token();
+        self.store
+            .set_device_token(device_id, &auth::token_hash(&token))?;
+        Ok(token)
     }
 
     /// A new device for `user` with its token: the end of every enrollment (HTTP or file). A
     /// disabled user gets none (checked here, after her password, so that only the right
     /// password learns that she is disabled).
-    fn issue_device(&self, user: User, device_name: &str) -> Result<EnrollResponse> {
+    fn issue_device(
+        &self,
+        user: User,
+        device_name: &str,
+        device_key: Option<&str>,
+    ) -> Result<EnrollResponse> {
         if user.disabled {
             return Err(user_disabled());
+        }
+        if device_key.is_some_and(|k| !sinergi_core::seal::valid_public_key(k)) {
+            return Err(bad(
+                422,
+                "invalid_device_key",
+                "Kunci perangkat tidak sah",
+                "Invalid device key",
+            ));
         }
         let name = device_name.trim();
         if name.is_empty() || name.len() > 100 {
@@ -149,11 +224,13 @@ impl Service {
             revoked_ms: None,
             last_sync_ms: None,
             last_applied: 0,
+            public_key: device_key.map(str::to_string),
         };
         self.store.add_device(&device, &auth::token_hash(&token))?;
         Ok(EnrollResponse {
             device_id: device.id,
             token,
+            server_key: Some(self.public_key()?),
             role: user.role,
             user: user.name,
             puskesmas_id: user.puskesmas_id,
@@ -163,7 +240,12 @@ impl Service {
     }
 
     pub(crate) fn principal(&self, token_hash: &str) -> Result<Principal> {
-        match self.store.principal_by_token(token_hash)? {
+        Ok(Self::admit(self.store.principal_by_token(token_hash)?)?.principal)
+    }
+
+    /// A device that may sync: known, not revoked, its user not disabled.
+    fn admit(holder: Option<TokenHolder>) -> Result<TokenHolder> {
+        match holder {
             None => Err(bad(
                 401,
                 "invalid_token",
@@ -183,7 +265,7 @@ impl Service {
                 user_disabled: true,
                 ..
             }) => Err(user_disabled()),
-            Some(TokenHolder { principal, .. }) => Ok(principal),
+            Some(h) => Ok(h),
         }
     }
 
@@ -269,40 +351,40 @@ impl Service {
         self.store.exchange(who, req, self.now())
     }
 
-    /// Answer a bundle file exactly as the HTTP exchange would.
-    pub fn import_bundle(&self, bytes: &[u8]) -> Result<Bundle> {
-        let bundle: Bundle = sinergi_core::protocol::decode(bytes, true)
-            .map_err(|p| ServerError::Request(400, p))?;
-        let Bundle::Request { token, request } = bundle else {
-            return Err(bad(
-                422,
-                "wrong_bundle_type",
-                "Berkas ini balasan server, bukan permintaan perangkat",
-                "This file is a server reply, not a device request",
-            ));
+    /// Answer a bundle file exactly as the HTTP exchange would: the request must be signed by
+    /// its device's key, and the reply is signed by the server's.
+    pub fn import_bundle(&self, bytes: &[u8]) -> Result<BundleOut> {
+        let opened = open_sealed(bytes)?;
+        let Bundle::Request { mut request } = opened.bundle else {
+            return Err(wrong_bundle());
         };
-        let mut request = request;
+        let who = self.signer(request.device_id, &opened.key)?;
         request.bundle = true;
-        let response = self.sync(&auth::token_hash(&token), &request)?;
-        Ok(Bundle::Reply {
+        let response = self.sync_as(&who, &request)?;
+        let bundle = Bundle::Reply {
             device_id: request.device_id,
             response,
+        };
+        Ok(BundleOut {
+            file: self.seal(&bundle)?,
+            bundle,
         })
     }
 
     /// Enrollment by file, for a device that never gets a link: a new device for `user` (the
     /// puskesmas admin runs this at the server, so no password is asked) and every record in
-    /// its scope, exactly what its first HTTP sync would have pulled.
+    /// its scope, exactly what its first HTTP sync would have pulled. The file is signed and
+    /// holds no token: the device makes its own key when it opens it.
     pub fn enroll_bundle(
         &self,
         user_name: &str,
         device_name: &str,
         server_url: Option<String>,
-    ) -> Result<Bundle> {
+    ) -> Result<BundleOut> {
         let Some(user) = self.store.user_by_name(user_name.trim())? else {
             return Err(unknown_user(user_name.trim()));
         };
-        let enrollment = self.issue_device(user, device_name)?;
+        let mut enrollment = self.issue_device(user, device_name, None)?;
         let request = SyncRequest {
             protocol: PROTOCOL_VERSION,
             device_id: enrollment.device_id,
@@ -315,10 +397,16 @@ impl Service {
             repair: None,
         };
         let response = self.sync(&auth::token_hash(&enrollment.token), &request)?;
-        Ok(Bundle::Enrollment {
+        // The token stays here: no one ever learns it (the device asks for its own).
+        enrollment.token = String::new();
+        let bundle = Bundle::Enrollment {
             server_url,
             enrollment,
             response,
+        };
+        Ok(BundleOut {
+            file: self.seal(&bundle)?,
+            bundle,
         })
     }
 
@@ -581,4 +669,36 @@ impl sinergi_core::sync::Transport for InProcess<'_> {
             .map_err(|e| sinergi_core::CoreError::Remote(e.problem()))?;
         wire(&resp)
     }
+
+    fn token(&self, sealed: &[u8]) -> sinergi_core::Result<String> {
+        self.0
+            .token(sealed)
+            .map_err(|e| sinergi_core::CoreError::Remote(e.problem()))
+    }
+}
+
+/// A file the server made: what it says, and its signed bytes to write.
+#[derive(Debug)]
+pub struct BundleOut {
+    pub bundle: Bundle,
+    pub file: Vec<u8>,
+}
+
+/// The name of the server's signing key among its secrets.
+const SIGNING_KEY: &str = "signing_key";
+
+fn open_sealed(bytes: &[u8]) -> Result<sinergi_core::seal::Opened> {
+    sinergi_core::seal::open(bytes).map_err(|p| {
+        let status = if p.code == "body_too_large" { 413 } else { 422 };
+        ServerError::Request(status, p)
+    })
+}
+
+fn wrong_bundle() -> ServerError {
+    bad(
+        422,
+        "wrong_bundle_type",
+        "Berkas ini bukan permintaan perangkat",
+        "This file is not a device request",
+    )
 }

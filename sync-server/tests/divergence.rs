@@ -50,6 +50,7 @@ fn setup() -> Setup {
             user: "kader".into(),
             password: "rahasia-sekali".into(),
             device_name: "hp".into(),
+            device_key: None,
         },
         &mut |_| {},
     )
@@ -343,6 +344,7 @@ fn a_remembered_scope_digest_follows_every_change_and_stays_in_its_scope() {
             user: "kader2".into(),
             password: "rahasia-sekali".into(),
             device_name: "hp2".into(),
+            device_key: None,
         },
         &mut |_| {},
     )

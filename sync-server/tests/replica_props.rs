@@ -79,6 +79,7 @@ fn build_template() -> Template {
                 user,
                 password: PASSWORD.into(),
                 device_name: format!("hp {i}"),
+                device_key: None,
             })
             .unwrap();
         devices.push((e.device_id, token_hash(&e.token)));

@@ -114,6 +114,7 @@ fn template() -> &'static Template {
                     user: name.into(),
                     password: PASSWORD.into(),
                     device_name: format!("hp {name}"),
+                    device_key: None,
                 })
                 .unwrap();
             devices.push(DevSpec {
@@ -466,6 +467,10 @@ impl SimTransport<'_> {
 impl Transport for SimTransport<'_> {
     fn enroll(&self, req: &EnrollRequest) -> sinergi_core::Result<EnrollResponse> {
         InProcess(self.service).enroll(req)
+    }
+
+    fn token(&self, sealed: &[u8]) -> sinergi_core::Result<String> {
+        InProcess(self.service).token(sealed)
     }
 
     fn exchange(&self, token: &str, req: &SyncRequest) -> sinergi_core::Result<SyncResponse> {
@@ -1322,6 +1327,9 @@ fn own_edit_after_a_lost_response_is_not_a_conflict() {
     impl Transport for LoseFirstAnswer<'_> {
         fn enroll(&self, req: &EnrollRequest) -> sinergi_core::Result<EnrollResponse> {
             self.0.enroll(req)
+        }
+        fn token(&self, sealed: &[u8]) -> sinergi_core::Result<String> {
+            self.0.token(sealed)
         }
         fn exchange(&self, token: &str, req: &SyncRequest) -> sinergi_core::Result<SyncResponse> {
             let resp = self.0.exchange(token, req)?;

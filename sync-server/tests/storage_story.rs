@@ -121,6 +121,7 @@ impl Story {
                 user: user.into(),
                 password: "salah-sekali".into(),
                 device_name: "hp".into(),
+                device_key: None,
             })
             .unwrap_err();
         assert_eq!(wrong.problem().code, "bad_credentials");
@@ -130,6 +131,7 @@ impl Story {
                 user: user.into(),
                 password: PASSWORD.into(),
                 device_name: format!("hp-{user}"),
+                device_key: None,
             })
             .unwrap();
         Dev {
@@ -403,6 +405,7 @@ fn login(s: &Story, user: &str, password: &str) -> Result<Uuid, String> {
             user: user.into(),
             password: password.into(),
             device_name: format!("hp-baru-{user}"),
+            device_key: None,
         })
         .map(|r| r.device_id)
         .map_err(|e| e.problem().code)
@@ -739,6 +742,7 @@ mod concurrency {
                 user: user.into(),
                 password: PASSWORD.into(),
                 device_name: format!("hp-{user}"),
+                device_key: None,
             },
             &mut |_| {},
         )

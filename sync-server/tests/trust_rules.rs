@@ -100,6 +100,7 @@ impl World {
                 user: user.into(),
                 password: PASSWORD.into(),
                 device_name: format!("hp-{user}"),
+                device_key: None,
             })
             .unwrap();
         Dev {

@@ -225,6 +225,35 @@ impl Puskesmas {
         serde_json::from_str(&self.admin_ok(args)).expect("json")
     }
 
+    /// `bundle enroll`: an enrollment file for a new device of `user` (naming `server_url`).
+    pub fn enroll_file(&self, user: &str, server_url: Option<&str>, out: &Path) -> Output {
+        let mut args = vec![
+            "bundle",
+            "enroll",
+            "--user",
+            user,
+            "--device-name",
+            "hp-berkas",
+        ];
+        if let Some(u) = server_url {
+            args.extend(["--server-url", u]);
+        }
+        let out = out.to_str().unwrap();
+        args.extend(["--out", out]);
+        self.admin(&args)
+    }
+
+    /// `bundle import`: answer a device's request file with a reply file.
+    pub fn import_bundle(&self, request: &Path, reply: &Path) -> Output {
+        self.admin(&[
+            "bundle",
+            "import",
+            request.to_str().unwrap(),
+            "--reply",
+            reply.to_str().unwrap(),
+        ])
+    }
+
     /// Records of a kind in the master copy.
     pub fn records(&self, kind: &str) -> Vec<Value> {
         let v = self.admin_json(&["records", "list", "--kind", kind, "--json"]);

@@ -464,21 +464,9 @@ fn a_full_round_trip_through_bundle_files() {
         dir.path().join("a-balasan.sinergi"),
     );
     a.ok(&["bundle", "export", "--out", req.to_str().unwrap()]);
-    p.admin_ok(&[
-        "bundle",
-        "import",
-        req.to_str().unwrap(),
-        "--reply",
-        reply.to_str().unwrap(),
-    ]);
+    assert!(p.import_bundle(&req, &reply).status.success());
     // Importing the same file twice changes nothing.
-    p.admin_ok(&[
-        "bundle",
-        "import",
-        req.to_str().unwrap(),
-        "--reply",
-        reply.to_str().unwrap(),
-    ]);
+    assert!(p.import_bundle(&req, &reply).status.success());
     assert_eq!(p.records("child").len(), 1);
     assert_eq!(p.records("measurement").len(), 1);
     a.ok(&["bundle", "import", reply.to_str().unwrap()]);
@@ -488,13 +476,7 @@ fn a_full_round_trip_through_bundle_files() {
         dir.path().join("b-balasan.sinergi"),
     );
     b.ok(&["bundle", "export", "--out", req_b.to_str().unwrap()]);
-    p.admin_ok(&[
-        "bundle",
-        "import",
-        req_b.to_str().unwrap(),
-        "--reply",
-        reply_b.to_str().unwrap(),
-    ]);
+    assert!(p.import_bundle(&req_b, &reply_b).status.success());
     b.ok(&["bundle", "import", reply_b.to_str().unwrap()]);
     assert_eq!(b.child(&id)["measurements"].as_array().unwrap().len(), 1);
     // A reply for another device is refused.
@@ -514,16 +496,7 @@ fn a_device_that_never_had_a_link_opens_an_enrollment_file() {
     drop(server);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kader_a.sinergi");
-    p.admin_ok(&[
-        "bundle",
-        "enroll",
-        "--user",
-        "kader_a",
-        "--device-name",
-        "hp-tanpa-sinyal",
-        "--out",
-        file.to_str().unwrap(),
-    ]);
+    assert!(p.enroll_file("kader_a", None, &file).status.success());
     let fresh = Client::new();
     let out = fresh.ok(&["bundle", "open", file.to_str().unwrap()]);
     assert!(out.contains("kader_a"), "{out}");
@@ -542,13 +515,7 @@ fn a_device_that_never_had_a_link_opens_an_enrollment_file() {
         dir.path().join("rep.sinergi"),
     );
     fresh.ok(&["bundle", "export", "--out", req.to_str().unwrap()]);
-    p.admin_ok(&[
-        "bundle",
-        "import",
-        req.to_str().unwrap(),
-        "--reply",
-        reply.to_str().unwrap(),
-    ]);
+    assert!(p.import_bundle(&req, &reply).status.success());
     fresh.ok(&["bundle", "import", reply.to_str().unwrap()]);
     assert_eq!(fresh.status()["pending_edits"], 0);
     assert!(find(&p.records("child"), &new_child).is_some());

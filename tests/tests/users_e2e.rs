@@ -172,16 +172,7 @@ fn disable_enable_and_a_new_password() {
     assert_eq!((status, error_code(&body)), (401, "bad_credentials"));
     assert_eq!(p.device_count(), devices_before, "nothing enrolled");
     // The file path too.
-    let out = p.admin(&[
-        "bundle",
-        "enroll",
-        "--user",
-        "kader_a",
-        "--device-name",
-        "hp-berkas",
-        "--out",
-        &p.dir.path().join("daftar.json.gz").display().to_string(),
-    ]);
+    let out = p.enroll_file("kader_a", None, &p.dir.path().join("daftar.sinergi"));
     assert!(!out.status.success());
     assert!(stderr(&out).contains("[user_disabled]"));
     assert_eq!(p.device_count(), devices_before);

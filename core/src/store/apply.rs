@@ -72,6 +72,12 @@ impl LocalStore {
                 fields: serde_json::from_str(&fields)?,
             });
         }
+        if let Some(last) = edits.last() {
+            // What any reply may acknowledge at most (see `apply_response`).
+            if last.device_seq as i64 > meta::get_i64(&self.conn, "sent_through")? {
+                meta::set(&self.conn, "sent_through", &last.device_seq.to_string())?;
+            }
+        }
         Ok(SyncRequest {
             protocol: PROTOCOL_VERSION,
             device_id: e.device_id,
@@ -104,17 +110,19 @@ impl LocalStore {
                 applied.refused += 1;
             }
         }
+        // A reply never acknowledges an edit this device has not sent: whatever it says, only
+        // what went out in a request can leave the outbox.
+        let acked = (resp.acked_through.min(i64::MAX as u64) as i64)
+            .min(meta::get_i64(&tx, "sent_through")?);
         // Own writes the server confirmed instead of sending them back, as the changes they
         // stand for: built before the acknowledged edits leave the outbox, applied in server
         // order with the rest of the page.
         let mut own = Vec::new();
         for run in &resp.own {
-            own_versions(&tx, run, resp.acked_through, &mut own)?;
+            own_versions(&tx, run, acked as u64, &mut own)?;
         }
-        applied.acknowledged = tx.execute(
-            "DELETE FROM outbox WHERE device_seq <= ?1",
-            [resp.acked_through as i64],
-        )? as u64;
+        applied.acknowledged =
+            tx.execute("DELETE FROM outbox WHERE device_seq <= ?1", [acked])? as u64;
         let any_pending: bool =
             tx.query_row("SELECT EXISTS(SELECT 1 FROM outbox)", [], |r| r.get(0))?;
         if let Some(repair) = &resp.repair {

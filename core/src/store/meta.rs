@@ -93,6 +93,27 @@ impl LocalStore {
         }
     }
 
+    /// This device's signing key (hex secret), made the first time it is asked for: its
+    /// bundle files are signed with it (`crate::seal`).
+    pub fn device_key(&self) -> Result<String> {
+        if let Some(k) = get(&self.conn, "device_key")? {
+            return Ok(k);
+        }
+        let k = crate::seal::new_secret();
+        set(&self.conn, "device_key", &k)?;
+        Ok(k)
+    }
+
+    /// The public key (hex) of this device's server, pinned at enrollment: only files it
+    /// signed are opened.
+    pub fn server_key(&self) -> Result<Option<String>> {
+        get(&self.conn, "server_key")
+    }
+
+    pub fn set_server_key(&self, key: &str) -> Result<()> {
+        set(&self.conn, "server_key", key)
+    }
+
     pub fn sync_state(&self) -> Result<SyncState> {
         let c = &self.conn;
         Ok(SyncState {

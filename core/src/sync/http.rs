@@ -89,12 +89,23 @@ impl HttpTransport {
         token: Option<&str>,
         body: &T,
     ) -> Result<R> {
+        let body = protocol::encode_request(body);
+        self.post_bytes(path, token, protocol::Encoding::Brotli, body)
+    }
+
+    fn post_bytes<R: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        encoding: protocol::Encoding,
+        body: Vec<u8>,
+    ) -> Result<R> {
         let mut rb = self
             .client
             .post(format!("{}{}", self.base, path))
             .header("content-type", "application/json")
-            .header("content-encoding", protocol::Encoding::Brotli.header())
-            .body(protocol::encode_request(body));
+            .header("content-encoding", encoding.header())
+            .body(body);
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
         }
@@ -127,6 +138,17 @@ impl Transport for HttpTransport {
 
     fn exchange(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse> {
         self.post("/api/v1/sync", Some(token), req)
+    }
+
+    fn token(&self, sealed: &[u8]) -> Result<String> {
+        // A sealed file is gzip-compressed JSON: it travels as it is.
+        let r: protocol::TokenResponse = self.post_bytes(
+            "/api/v1/token",
+            None,
+            protocol::Encoding::Gzip,
+            sealed.to_vec(),
+        )?;
+        Ok(r.token)
     }
 
     fn trusted_ca_pem(&self) -> Option<String> {

@@ -20,6 +20,9 @@ use std::path::Path;
 pub trait Transport {
     fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse>;
     fn exchange(&self, token: &str, req: &SyncRequest) -> Result<SyncResponse>;
+    /// A token for a device enrolled by file, asked for with a `Bundle::TokenRequest` signed
+    /// by its key (`crate::seal`).
+    fn token(&self, sealed: &[u8]) -> Result<String>;
     /// An extra certificate (PEM) this transport trusts, which enrolling remembers for later syncs.
     fn trusted_ca_pem(&self) -> Option<String> {
         None
@@ -91,7 +94,10 @@ pub fn enroll(
             format!("Device already enrolled at {} as {}", e.server_url, e.user),
         )));
     }
-    let r = transport.enroll(req)?;
+    let mut req = req.clone();
+    req.device_key =
+        Some(crate::seal::public_key(&store.device_key()?).map_err(CoreError::invalid)?);
+    let r = transport.enroll(&req)?;
     let e = Enrollment {
         server_url: server_url.trim_end_matches('/').to_string(),
         device_id: r.device_id,
@@ -104,6 +110,9 @@ pub fn enroll(
     // The certificate first: a crash in between leaves no enrollment, and enrolling again
     // replaces it.
     store.set_server_ca(transport.trusted_ca_pem().as_deref())?;
+    if let Some(k) = &r.server_key {
+        store.set_server_key(k)?;
+    }
     store.set_enrollment(&e)?;
     let report = sync(store, transport, &SyncOptions::default(), progress)?;
     Ok((e, report))
@@ -117,7 +126,7 @@ pub fn sync(
     opts: &SyncOptions,
     progress: &mut dyn FnMut(&SyncReport),
 ) -> Result<SyncReport> {
-    let token = store.require_enrollment()?.token;
+    let token = token_for(store, transport)?;
     let mut report = SyncReport::default();
     let mut repair_asked = false;
     let mut renumbered = false;
@@ -173,24 +182,68 @@ fn note_check(report: &mut SyncReport, applied: &crate::store::Applied) {
     }
 }
 
-/// Write the pending edits (and the cursor) to a file for the server to import.
+/// The device's token; a device enrolled by file has none until it first reaches the server,
+/// and then asks for one with its key.
+fn token_for(store: &mut LocalStore, transport: &dyn Transport) -> Result<String> {
+    let mut e = store.require_enrollment()?;
+    if !e.token.is_empty() {
+        return Ok(e.token);
+    }
+    let ask = Bundle::TokenRequest {
+        device_id: e.device_id,
+        made_ms: store.clock().now_ms(),
+    };
+    let sealed = crate::seal::seal(&store.device_key()?, &ask).map_err(CoreError::invalid)?;
+    e.token = transport.token(&sealed)?;
+    store.set_enrollment(&e)?;
+    Ok(e.token)
+}
+
+/// Write the pending edits (and the cursor) to a file for the server to import, signed with
+/// this device's key: the file holds no secret.
 pub fn export_bundle(store: &LocalStore, out: &Path) -> Result<u64> {
-    let e = store.require_enrollment()?;
+    store.require_enrollment()?;
     let request = store.build_request(crate::protocol::MAX_PAGE, MAX_EDITS_PER_REQUEST, true)?;
     let n = request.edits.len() as u64;
-    let bundle = Bundle::Request {
-        token: e.token,
-        request,
-    };
-    write_atomically(out, &crate::protocol::encode(&bundle))?;
+    let sealed = crate::seal::seal(&store.device_key()?, &Bundle::Request { request })
+        .map_err(CoreError::invalid)?;
+    write_atomically(out, &sealed)?;
     Ok(n)
+}
+
+/// Open a file signed by this device's server (a reply), refusing one signed by anyone else.
+fn open_from_server(store: &LocalStore, bytes: &[u8]) -> Result<Bundle> {
+    let opened = crate::seal::open(bytes).map_err(CoreError::invalid)?;
+    match store.server_key()? {
+        Some(k) if k == opened.key => Ok(opened.bundle),
+        Some(_) => Err(CoreError::invalid(crate::Problem::new(
+            "bundle_wrong_signer",
+            None,
+            "Berkas ini tidak ditandatangani oleh server puskesmas perangkat ini; berkas ditolak, \
+             tidak ada yang berubah"
+                .into(),
+            "This file was not signed by this device's puskesmas server; it is refused and \
+             nothing changed"
+                .into(),
+        ))),
+        None => Err(CoreError::invalid(crate::Problem::new(
+            "server_key_unknown",
+            None,
+            "Perangkat ini belum mengenal kunci server (didaftarkan dengan versi lama); \
+             daftarkan ulang perangkat untuk memakai berkas balasan"
+                .into(),
+            "This device does not know its server's key (enrolled by an old version); enroll \
+             it again to use reply files"
+                .into(),
+        ))),
+    }
 }
 
 /// Apply a reply bundle written by the server.
 pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
     let e = store.require_enrollment()?;
     let bytes = std::fs::read(file)?;
-    let bundle: Bundle = crate::protocol::decode(&bytes, true).map_err(CoreError::invalid)?;
+    let bundle = open_from_server(store, &bytes)?;
     let Bundle::Reply {
         device_id,
         response,
@@ -199,8 +252,8 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
         return Err(CoreError::invalid(crate::Problem::new(
             "wrong_bundle_type",
             None,
-            "Berkas ini permintaan perangkat, bukan balasan server".into(),
-            "This file is a device request, not a server reply".into(),
+            "Berkas ini bukan balasan server".into(),
+            "This file is not a server reply".into(),
         )));
     };
     if device_id != e.device_id {
@@ -231,9 +284,87 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
     Ok(report)
 }
 
+/// What an enrollment file says, shown to the person before the device opens it: which server
+/// it points to, for whom, and the server key it will trust from then on.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnrollmentPreview {
+    pub server_url: Option<String>,
+    pub user: String,
+    pub role: crate::protocol::Role,
+    pub device_id: uuid::Uuid,
+    pub puskesmas_id: uuid::Uuid,
+    pub posyandu_id: Option<uuid::Uuid>,
+    /// The server key (hex) that signed the file, which the device will pin.
+    pub server_key: String,
+    /// Records the file brings.
+    pub records: u64,
+}
+
+struct EnrollmentFile {
+    preview: EnrollmentPreview,
+    enrollment: EnrollResponse,
+    response: SyncResponse,
+}
+
+fn read_enrollment_file(file: &Path) -> Result<EnrollmentFile> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        CoreError::invalid(crate::Problem::new(
+            "file_unreadable",
+            Some("file"),
+            format!("Berkas {} tidak bisa dibaca: {e}", file.display()),
+            format!("Cannot read {}: {e}", file.display()),
+        ))
+    })?;
+    // Nothing is pinned yet: the file is checked against the key that signed it (so it was
+    // not changed since), and that key is the one shown and then trusted.
+    let opened = crate::seal::open(&bytes).map_err(CoreError::invalid)?;
+    let Bundle::Enrollment {
+        server_url,
+        enrollment,
+        response,
+    } = opened.bundle
+    else {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "wrong_bundle_type",
+            None,
+            "Berkas ini bukan berkas pendaftaran perangkat".into(),
+            "This file is not a device enrollment file".into(),
+        )));
+    };
+    if enrollment
+        .server_key
+        .as_deref()
+        .is_some_and(|k| k != opened.key)
+    {
+        return Err(CoreError::invalid(crate::seal::altered()));
+    }
+    Ok(EnrollmentFile {
+        preview: EnrollmentPreview {
+            server_url: server_url.filter(|u| !u.trim().is_empty()),
+            user: enrollment.user.clone(),
+            role: enrollment.role.clone(),
+            device_id: enrollment.device_id,
+            puskesmas_id: enrollment.puskesmas_id,
+            posyandu_id: enrollment.posyandu_id,
+            server_key: opened.key,
+            records: response.changes.len() as u64,
+        },
+        enrollment,
+        response,
+    })
+}
+
+/// Read an enrollment file without opening it: what the device shows before it asks "open?".
+pub fn preview_bundle(file: &Path) -> Result<EnrollmentPreview> {
+    Ok(read_enrollment_file(file)?.preview)
+}
+
 /// First run without a link: open an enrollment file the puskesmas made for this device
-/// (`sinergi-server bundle enroll`). The device becomes enrolled with everything in its scope;
-/// it syncs later by bundle files, or over HTTP when the file names a server.
+/// (`sinergi-server bundle enroll`). The device becomes enrolled with everything in its scope,
+/// trusts the server key that signed the file, and makes its own key; it syncs later by bundle
+/// files, or over HTTP when the file names a server. The file holds no token: an enrollment
+/// file opened on a second phone makes nothing the server will take from it (its first signed
+/// request binds the device's key, and the other phone's are refused).
 pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, SyncReport)> {
     if let Some(e) = store.enrollment()? {
         return Err(CoreError::invalid(crate::Problem::new(
@@ -246,40 +377,26 @@ pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, S
             format!("Device already enrolled as {} ({})", e.user, e.device_id),
         )));
     }
-    let bytes = std::fs::read(file).map_err(|e| {
-        CoreError::invalid(crate::Problem::new(
-            "file_unreadable",
-            Some("file"),
-            format!("Berkas {} tidak bisa dibaca: {e}", file.display()),
-            format!("Cannot read {}: {e}", file.display()),
-        ))
-    })?;
-    let bundle: Bundle = crate::protocol::decode(&bytes, true).map_err(CoreError::invalid)?;
-    let Bundle::Enrollment {
-        server_url,
+    let EnrollmentFile {
+        preview,
         enrollment: r,
         response,
-    } = bundle
-    else {
-        return Err(CoreError::invalid(crate::Problem::new(
-            "wrong_bundle_type",
-            None,
-            "Berkas ini bukan berkas pendaftaran perangkat".into(),
-            "This file is not a device enrollment file".into(),
-        )));
-    };
+    } = read_enrollment_file(file)?;
     let e = Enrollment {
-        server_url: server_url
+        server_url: preview
+            .server_url
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string(),
         device_id: r.device_id,
-        token: r.token,
+        token: String::new(),
         role: r.role,
         user: r.user,
         puskesmas_id: r.puskesmas_id,
         posyandu_id: r.posyandu_id,
     };
+    store.device_key()?;
+    store.set_server_key(&preview.server_key)?;
     store.set_enrollment(&e)?;
     match store.apply_response(&response) {
         Ok(applied) => Ok((

@@ -119,6 +119,8 @@ pub struct TokenHolder {
     pub revoked_ms: Option<i64>,
     /// Its user is disabled.
     pub user_disabled: bool,
+    /// The key its bundle files must be signed with, once known.
+    pub public_key: Option<String>,
 }
 
 /// A device as stored (never its token, only the token's hash).
@@ -133,6 +135,9 @@ pub struct Device {
     pub revoked_ms: Option<i64>,
     pub last_sync_ms: Option<i64>,
     pub last_applied: u64,
+    /// The public key (hex) that signs its bundle files (`sinergi_core::seal`): given at
+    /// enrollment, or bound by its first signed file.
+    pub public_key: Option<String>,
 }
 
 /// One page of what changed in a scope after a cursor.
@@ -218,6 +223,18 @@ pub trait MasterStore: Send + Sync {
     /// The device holding this token hash, with its user's scope, whether it is revoked and
     /// whether its user is disabled (read on every request, so both take effect at once).
     fn principal_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>>;
+    /// The same, for a device named by its id (a signed bundle file names its device).
+    fn principal_by_device(&self, device: Uuid) -> Result<Option<TokenHolder>>;
+    /// Bind this public key to a device that has none yet; true when the device now has
+    /// exactly this key (bound now or before), false when it has another.
+    fn bind_device_key(&self, device: Uuid, key: &str) -> Result<bool>;
+    /// Give a device a new token (its old one, if any, stops working).
+    fn set_device_token(&self, device: Uuid, token_hash: &str) -> Result<()>;
+    /// A secret of the server itself (its signing key), if made.
+    fn secret(&self, name: &str) -> Result<Option<String>>;
+    /// Keep a secret unless one of that name exists; the value kept is returned either way, so
+    /// two servers starting at once agree on one.
+    fn add_secret(&self, name: &str, value: &str) -> Result<String>;
     fn devices(&self) -> Result<Vec<Device>>;
     fn revoke_device(&self, id: Uuid, now_ms: i64) -> Result<bool>;
     /// Every record (current values), in no particular order: what reports are built from.
@@ -264,6 +281,8 @@ pub enum Row {
     Refusal(Uuid, Refusal),
     /// (device, device_seq, hash of the edit applied under that number)
     EditHash(Uuid, u64, String),
+    /// (name, value): the server's own keys, which travel with its data.
+    Secret(String, String),
 }
 
 impl Row {
@@ -317,16 +336,23 @@ impl Row {
                 }
                 line
             }
-            Row::Device(d, token_hash) => json!([
-                "device",
-                d.id,
-                d.user_id,
-                d.name,
-                token_hash,
-                d.created_ms,
-                d.revoked_ms,
-                d.last_applied
-            ]),
+            Row::Device(d, token_hash) => {
+                let mut line = json!([
+                    "device",
+                    d.id,
+                    d.user_id,
+                    d.name,
+                    token_hash,
+                    d.created_ms,
+                    d.revoked_ms,
+                    d.last_applied
+                ]);
+                // As with `disabled`: only a device with a key has it in its line.
+                if let (Some(k), Some(a)) = (&d.public_key, line.as_array_mut()) {
+                    a.push(json!(k));
+                }
+                line
+            }
             Row::Refusal(device, r) => json!([
                 "refusal",
                 device,
@@ -336,6 +362,7 @@ impl Row {
                 r.problem
             ]),
             Row::EditHash(device, seq, hash) => json!(["edit", device, seq, hash]),
+            Row::Secret(name, value) => json!(["secret", name, value]),
         };
         v.to_string()
     }

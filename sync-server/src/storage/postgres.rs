@@ -42,6 +42,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use uuid::Uuid;
 
+/// The query of a device with its user's scope, selected by `cond` (statements are cached by
+/// their static text).
+macro_rules! holder_sql {
+    ($cond:literal) => {
+        concat!(
+            "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms,
+                    u.disabled, d.public_key
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE ",
+            $cond
+        )
+    };
+}
+
 /// The advisory lock every writing transaction takes (any constant the database does not use
 /// for something else; "SINERGI1" in ASCII).
 const WRITE_LOCK: i64 = 0x53494E4552474931;
@@ -126,6 +139,11 @@ CREATE TABLE edit_hashes (
     PRIMARY KEY (device_id, device_seq)
 );
 "#,
+    // 4. Signed bundle files: each device's public key, and the server's own signing key.
+    r#"
+ALTER TABLE devices ADD COLUMN public_key TEXT;
+CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#,
 ];
 
 /// A pooled connection with its prepared statements.
@@ -195,6 +213,32 @@ impl PostgresStore {
     }
 
     /// Run `f` in one transaction, retried on a serialization failure or deadlock.
+    /// The device (with its user's scope) that `sql` (`holder_sql!`) selects with `arg` as $1.
+    fn holder(
+        &self,
+        sql: &'static str,
+        arg: &(dyn postgres::types::ToSql + Sync),
+    ) -> Result<Option<TokenHolder>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            let row = tx.query_opt(sql, &[arg])?;
+            row.map(|r| {
+                Ok(TokenHolder {
+                    principal: Principal {
+                        device_id: r.get(0),
+                        user_id: r.get(1),
+                        role: parse_role(r.get(2))?,
+                        puskesmas_id: Some(r.get(3)),
+                        posyandu_id: r.get(4),
+                    },
+                    revoked_ms: r.get(5),
+                    user_disabled: r.get(6),
+                    public_key: r.get(7),
+                })
+            })
+            .transpose()
+        })
+    }
+
     fn with_tx<T>(&self, mode: Mode, mut f: impl FnMut(&Tx) -> Result<T>) -> Result<T> {
         let mut attempt = 0;
         loop {
@@ -823,35 +867,68 @@ impl MasterStore for PostgresStore {
     fn add_device(&self, d: &Device, token_hash: &str) -> Result<()> {
         self.with_tx(Mode::Write, |tx| {
             tx.execute(
-                "INSERT INTO devices(id, user_id, name, token_hash, created_ms) VALUES ($1, $2, $3, $4, $5)",
-                &[&d.id, &d.user_id, &d.name, &token_hash, &d.created_ms],
+                "INSERT INTO devices(id, user_id, name, token_hash, created_ms, public_key)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &d.id,
+                    &d.user_id,
+                    &d.name,
+                    &token_hash,
+                    &d.created_ms,
+                    &d.public_key,
+                ],
             )?;
             Ok(())
         })
     }
 
     fn principal_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
-        self.with_tx(Mode::Snapshot, |tx| {
-            let row = tx.query_opt(
-                "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms,
-                        u.disabled
-                 FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1",
-                &[&token_hash],
+        self.holder(holder_sql!("d.token_hash = $1"), &token_hash)
+    }
+
+    fn principal_by_device(&self, device: Uuid) -> Result<Option<TokenHolder>> {
+        self.holder(holder_sql!("d.id = $1"), &device)
+    }
+
+    fn bind_device_key(&self, device: Uuid, key: &str) -> Result<bool> {
+        self.with_tx(Mode::Write, |tx| {
+            tx.execute(
+                "UPDATE devices SET public_key = $2 WHERE id = $1 AND public_key IS NULL",
+                &[&device, &key],
             )?;
-            row.map(|r| {
-                Ok(TokenHolder {
-                    principal: Principal {
-                        device_id: r.get(0),
-                        user_id: r.get(1),
-                        role: parse_role(r.get(2))?,
-                        puskesmas_id: Some(r.get(3)),
-                        posyandu_id: r.get(4),
-                    },
-                    revoked_ms: r.get(5),
-                    user_disabled: r.get(6),
-                })
-            })
-            .transpose()
+            let row = tx.query_opt("SELECT public_key FROM devices WHERE id = $1", &[&device])?;
+            Ok(row.and_then(|r| r.get::<_, Option<String>>(0)).as_deref() == Some(key))
+        })
+    }
+
+    fn set_device_token(&self, device: Uuid, token_hash: &str) -> Result<()> {
+        self.with_tx(Mode::Write, |tx| {
+            tx.execute(
+                "UPDATE devices SET token_hash = $2 WHERE id = $1",
+                &[&device, &token_hash],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn secret(&self, name: &str) -> Result<Option<String>> {
+        self.with_tx(Mode::Snapshot, |tx| {
+            Ok(tx
+                .query_opt("SELECT value FROM secrets WHERE name = $1", &[&name])?
+                .map(|r| r.get(0)))
+        })
+    }
+
+    fn add_secret(&self, name: &str, value: &str) -> Result<String> {
+        self.with_tx(Mode::Write, |tx| {
+            tx.execute(
+                "INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &value],
+            )?;
+            Ok(tx
+                .query_opt("SELECT value FROM secrets WHERE name = $1", &[&name])?
+                .map(|r| r.get(0))
+                .unwrap_or_default())
         })
     }
 
@@ -859,7 +936,7 @@ impl MasterStore for PostgresStore {
         self.with_tx(Mode::Snapshot, |tx| {
             tx.query(
                 "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
-                        d.last_sync_ms, d.last_applied
+                        d.last_sync_ms, d.last_applied, d.public_key
                  FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.created_ms, d.id",
                 &[],
             )?
@@ -950,11 +1027,11 @@ impl MasterStore for PostgresStore {
             }
             for r in tx.query(
                 "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
-                        d.last_sync_ms, d.last_applied, d.token_hash
+                        d.last_sync_ms, d.last_applied, d.public_key, d.token_hash
                  FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id",
                 &[],
             )? {
-                f(Row::Device(device_of(&r)?, r.get(9)))?;
+                f(Row::Device(device_of(&r)?, r.get(10)))?;
             }
             for r in tx.query(
                 "SELECT device_id, device_seq, kind, id, problem FROM refusals
@@ -976,6 +1053,9 @@ impl MasterStore for PostgresStore {
                 &[],
             )? {
                 f(Row::EditHash(r.get(0), r.get::<_, i64>(1) as u64, r.get(2)))?;
+            }
+            for r in tx.query("SELECT name, value FROM secrets ORDER BY name", &[])? {
+                f(Row::Secret(r.get(0), r.get(1)))?;
             }
             Ok(())
         })
@@ -1014,8 +1094,9 @@ impl MasterStore for PostgresStore {
                     Row::Device(d, token_hash) => {
                         tx.execute(
                             "INSERT INTO devices(id, user_id, name, token_hash, created_ms,
-                                                 revoked_ms, last_sync_ms, last_applied)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                                 revoked_ms, last_sync_ms, last_applied,
+                                                 public_key)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                             &[
                                 &d.id,
                                 &d.user_id,
@@ -1025,11 +1106,20 @@ impl MasterStore for PostgresStore {
                                 &d.revoked_ms,
                                 &d.last_sync_ms,
                                 &(d.last_applied as i64),
+                                &d.public_key,
                             ],
                         )?;
                     }
                     Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
                     Row::EditHash(device, seq, hash) => tx.add_edit_hash(device, seq, &hash)?,
+                    Row::Secret(name, value) => {
+                        // The copied server's keys win: its devices pinned them.
+                        tx.execute(
+                            "INSERT INTO secrets(name, value) VALUES ($1, $2)
+                             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                            &[&name, &value],
+                        )?;
+                    }
                 }
             }
             Ok(())
@@ -1077,6 +1167,7 @@ fn device_of(r: &postgres::Row) -> Result<Device> {
         revoked_ms: r.get(6),
         last_sync_ms: r.get(7),
         last_applied: r.get::<_, i64>(8) as u64,
+        public_key: r.get(9),
     })
 }
 

@@ -104,6 +104,13 @@ CREATE TABLE edit_hashes (
 ) WITHOUT ROWID;
 "#,
         ),
+        // Signed bundle files: each device's public key, and the server's own signing key.
+        M::up(
+            r#"
+ALTER TABLE devices ADD COLUMN public_key TEXT;
+CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"#,
+        ),
     ])
 });
 
@@ -151,6 +158,49 @@ impl SqliteStore {
         t.flush_seq()?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// The device (with its user's scope) of the row `cond` selects with `arg` as ?1.
+    fn holder(&self, cond: &str, arg: &str) -> Result<Option<TokenHolder>> {
+        self.with_tx(|tx| {
+            let row =
+                tx.0.query_row(
+                    &format!(
+                        "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms,
+                                u.disabled, d.public_key
+                         FROM devices d JOIN users u ON u.id = d.user_id WHERE {cond}"
+                    ),
+                    [arg],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, Option<i64>>(5)?,
+                            r.get::<_, bool>(6)?,
+                            r.get::<_, Option<String>>(7)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(d, u, role, q, p, revoked, disabled, public_key)| {
+                Ok(TokenHolder {
+                    principal: Principal {
+                        device_id: parse_uuid(&d)?,
+                        user_id: parse_uuid(&u)?,
+                        role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
+                        puskesmas_id: Some(parse_uuid(&q)?),
+                        posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
+                    },
+                    revoked_ms: revoked,
+                    user_disabled: disabled,
+                    public_key,
+                })
+            })
+            .transpose()
+        })
     }
 
     fn pull(tx: &Tx, who: &Principal, cursor: i64, limit: u32) -> Result<Page> {
@@ -715,55 +765,86 @@ impl MasterStore for SqliteStore {
     fn add_device(&self, d: &Device, token_hash: &str) -> Result<()> {
         self.with_tx(|tx| {
             tx.0.execute(
-                "INSERT INTO devices(id, user_id, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![d.id.to_string(), d.user_id.to_string(), d.name, token_hash, d.created_ms],
+                "INSERT INTO devices(id, user_id, name, token_hash, created_ms, public_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    d.id.to_string(),
+                    d.user_id.to_string(),
+                    d.name,
+                    token_hash,
+                    d.created_ms,
+                    d.public_key
+                ],
             )?;
             Ok(())
         })
     }
 
     fn principal_by_token(&self, token_hash: &str) -> Result<Option<TokenHolder>> {
+        self.holder("d.token_hash = ?1", token_hash)
+    }
+
+    fn principal_by_device(&self, device: Uuid) -> Result<Option<TokenHolder>> {
+        self.holder("d.id = ?1", &device.to_string())
+    }
+
+    fn bind_device_key(&self, device: Uuid, key: &str) -> Result<bool> {
         self.with_tx(|tx| {
-            let row =
+            tx.0.execute(
+                "UPDATE devices SET public_key = ?2 WHERE id = ?1 AND public_key IS NULL",
+                params![device.to_string(), key],
+            )?;
+            let bound: Option<Option<String>> =
                 tx.0.query_row(
-                    "SELECT d.id, u.id, u.role, u.puskesmas_id, u.posyandu_id, d.revoked_ms,
-                            u.disabled
-                     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
-                    [token_hash],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, Option<String>>(4)?,
-                            r.get::<_, Option<i64>>(5)?,
-                            r.get::<_, bool>(6)?,
-                        ))
-                    },
+                    "SELECT public_key FROM devices WHERE id = ?1",
+                    [device.to_string()],
+                    |r| r.get(0),
                 )
                 .optional()?;
-            row.map(|(d, u, role, q, p, revoked, disabled)| {
-                Ok(TokenHolder {
-                    principal: Principal {
-                        device_id: parse_uuid(&d)?,
-                        user_id: parse_uuid(&u)?,
-                        role: Role::parse(&role).ok_or_else(|| ServerError::Data(role.clone()))?,
-                        puskesmas_id: Some(parse_uuid(&q)?),
-                        posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
-                    },
-                    revoked_ms: revoked,
-                    user_disabled: disabled,
+            Ok(bound.flatten().as_deref() == Some(key))
+        })
+    }
+
+    fn set_device_token(&self, device: Uuid, token_hash: &str) -> Result<()> {
+        self.with_tx(|tx| {
+            tx.0.execute(
+                "UPDATE devices SET token_hash = ?2 WHERE id = ?1",
+                params![device.to_string(), token_hash],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn secret(&self, name: &str) -> Result<Option<String>> {
+        self.with_tx(|tx| {
+            Ok(tx
+                .0
+                .query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
+                    r.get(0)
                 })
-            })
-            .transpose()
+                .optional()?)
+        })
+    }
+
+    fn add_secret(&self, name: &str, value: &str) -> Result<String> {
+        self.with_tx(|tx| {
+            tx.0.execute(
+                "INSERT INTO secrets(name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+                params![name, value],
+            )?;
+            Ok(tx
+                .0
+                .query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })?)
         })
     }
 
     fn devices(&self) -> Result<Vec<Device>> {
         self.with_tx(|tx| {
             let mut st = tx.0.prepare(
-                "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied
+                "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied,
+                        d.public_key
                  FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.created_ms, d.id",
             )?;
             let rows = st.query_map([], |r| {
@@ -777,11 +858,12 @@ impl MasterStore for SqliteStore {
                     r.get::<_, Option<i64>>(6)?,
                     r.get::<_, Option<i64>>(7)?,
                     r.get::<_, i64>(8)?,
+                    r.get::<_, Option<String>>(9)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, uid, user, role, name, created, revoked, last, applied) = row?;
+                let (id, uid, user, role, name, created, revoked, last, applied, public_key) = row?;
                 out.push(Device {
                     id: parse_uuid(&id)?,
                     user_id: parse_uuid(&uid)?,
@@ -792,6 +874,7 @@ impl MasterStore for SqliteStore {
                     revoked_ms: revoked,
                     last_sync_ms: last,
                     last_applied: applied as u64,
+                    public_key,
                 });
             }
             Ok(out)
@@ -876,7 +959,7 @@ impl MasterStore for SqliteStore {
             }
             let mut st = t.prepare(
                 "SELECT d.id, d.user_id, u.name, u.role, d.name, d.created_ms, d.revoked_ms,
-                        d.last_sync_ms, d.last_applied, d.token_hash
+                        d.last_sync_ms, d.last_applied, d.token_hash, d.public_key
                  FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id",
             )?;
             let mut rows = st.query([])?;
@@ -892,6 +975,7 @@ impl MasterStore for SqliteStore {
                     revoked_ms: r.get(6)?,
                     last_sync_ms: r.get(7)?,
                     last_applied: r.get::<_, i64>(8)? as u64,
+                    public_key: r.get(10)?,
                 };
                 f(Row::Device(d, r.get(9)?))?;
             }
@@ -921,6 +1005,11 @@ impl MasterStore for SqliteStore {
                     r.get::<_, i64>(1)? as u64,
                     r.get(2)?,
                 ))?;
+            }
+            let mut st = t.prepare("SELECT name, value FROM secrets ORDER BY name")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                f(Row::Secret(r.get(0)?, r.get(1)?))?;
             }
             Ok(())
         })
@@ -959,13 +1048,21 @@ impl MasterStore for SqliteStore {
                     }
                     Row::Device(d, token_hash) => {
                         t.execute(
-                            "INSERT INTO devices(id, user_id, name, token_hash, created_ms, revoked_ms, last_sync_ms, last_applied)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                            params![d.id.to_string(), d.user_id.to_string(), d.name, token_hash, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied as i64],
+                            "INSERT INTO devices(id, user_id, name, token_hash, created_ms, revoked_ms, last_sync_ms, last_applied, public_key)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            params![d.id.to_string(), d.user_id.to_string(), d.name, token_hash, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied as i64, d.public_key],
                         )?;
                     }
                     Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
                     Row::EditHash(device, seq, hash) => tx.add_edit_hash(device, seq, &hash)?,
+                    Row::Secret(name, value) => {
+                        t.execute(
+                            // The copied server's keys win: its devices pinned them.
+                            "INSERT INTO secrets(name, value) VALUES (?1, ?2)
+                             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                            params![name, value],
+                        )?;
+                    }
                 }
             }
             Ok(())

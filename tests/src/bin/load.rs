@@ -48,6 +48,9 @@ impl Transport for Timed<'_> {
     fn enroll(&self, req: &EnrollRequest) -> CoreResult<EnrollResponse> {
         self.inner.enroll(req)
     }
+    fn token(&self, sealed: &[u8]) -> CoreResult<String> {
+        self.inner.token(sealed)
+    }
     fn exchange(&self, token: &str, req: &SyncRequest) -> CoreResult<SyncResponse> {
         let t = Instant::now();
         let r = self.inner.exchange(token, req);
@@ -267,6 +270,7 @@ fn main() {
                     user: user.clone(),
                     password: PASSWORD.into(),
                     device_name: format!("hp-{user}"),
+                    device_key: None,
                 };
                 sync::enroll(&mut store, &transport, &url, &req, &mut |_| {})
                     .unwrap_or_else(|e| panic!("enroll {user}: {e}"));

@@ -317,6 +317,7 @@ fn district(children: usize) {
                 user: format!("bidan{q}"),
                 password: PASSWORD.into(),
                 device_name: "laptop".into(),
+                device_key: None,
             })
             .unwrap();
         let hash = token_hash(&e.token);
