@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "unlock",
     "change_pin",
     "enroll",
+    "preview_bundle",
     "open_bundle",
     "pregnancy_register",
     "pregnancy_page",

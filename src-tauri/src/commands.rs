@@ -210,6 +210,14 @@ pub async fn enroll(
     .await
 }
 
+/// What an enrollment file says (its server, user and key), shown before it is opened.
+#[tauri::command]
+pub async fn preview_bundle(path: String) -> AppResult<BundlePreviewDto> {
+    let path = PathBuf::from(path.trim());
+    let preview = core_sync::preview_bundle(&path)?;
+    Ok(BundlePreviewDto::from(&preview))
+}
+
 /// First run without a link: open the enrollment file the puskesmas made for this device.
 #[tauri::command]
 pub async fn open_bundle(

@@ -112,6 +112,36 @@ impl From<Enrollment> for EnrollmentDto {
     }
 }
 
+/// What an enrollment file says, shown before the device opens it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct BundlePreviewDto {
+    /// The server it points to (none: the device syncs by files only).
+    pub server_url: Option<String>,
+    pub user: String,
+    pub role: String,
+    /// The server key the device will trust, in groups of four hex digits.
+    pub server_key: String,
+    pub records: u64,
+}
+
+impl From<&sinergi_core::sync::EnrollmentPreview> for BundlePreviewDto {
+    fn from(p: &sinergi_core::sync::EnrollmentPreview) -> Self {
+        let key: Vec<String> = p
+            .server_key
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
+        BundlePreviewDto {
+            server_url: p.server_url.clone(),
+            user: p.user.clone(),
+            role: p.role.as_str().to_string(),
+            server_key: key.join(" "),
+            records: p.records,
+        }
+    }
+}
+
 /// What a sync (or an imported reply) did.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SyncReportDto {
@@ -631,6 +661,7 @@ mod tests {
             AppInfo::decl(&cfg),
             EnrollmentDto::decl(&cfg),
             SyncReportDto::decl(&cfg),
+            BundlePreviewDto::decl(&cfg),
             RefusedDto::decl(&cfg),
             SyncStatus::decl(&cfg),
             CategoryDto::decl(&cfg),

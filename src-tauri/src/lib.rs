@@ -64,6 +64,7 @@ pub fn run() {
             commands::unlock,
             commands::change_pin,
             commands::enroll,
+            commands::preview_bundle,
             commands::open_bundle,
             commands::pregnancy_register,
             commands::pregnancy_page,

@@ -854,6 +854,18 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
         .await;
     app.fill("open-bundle-path", file.to_str().unwrap()).await;
     app.click("open-bundle-submit").await;
+    // Shown before it is opened: the server's key and who the file is for.
+    let shown = app
+        .el("open-bundle-preview")
+        .await
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(shown.contains("kader2"), "preview: {shown}");
+    app.shoot_at("19b-enroll-bundle-preview", Some("open-bundle-preview"))
+        .await;
+    app.click("open-bundle-confirm").await;
     app.el("day-search").await;
     app.shoot("20-day-from-bundle").await;
     let who = app.el("who").await.prop("textContent").await.unwrap();

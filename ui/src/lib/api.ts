@@ -17,6 +17,7 @@ import type {
   ReportRequest,
   ReportView,
   SyncReportDto,
+  BundlePreviewDto,
   SyncStatus,
 } from "./generated/types";
 
@@ -46,6 +47,7 @@ export const api = {
   /** Enrolls with the server; the store is encrypted under `pin` before anything is written. */
   enroll: (serverUrl: string, user: string, password: string, deviceName: string, pin: string) =>
     call<SyncReportDto>("enroll", { serverUrl, user, password, deviceName, pin }),
+  previewBundle: (path: string) => call<BundlePreviewDto>("preview_bundle", { path }),
   openBundle: (path: string, pin: string) => call<SyncReportDto>("open_bundle", { path, pin }),
   pregnancyRegister: () => call<PregnancyDto[]>("pregnancy_register"),
   pregnancyPage: (id: string) => call<PregnancyPageDto>("pregnancy_page", { id }),

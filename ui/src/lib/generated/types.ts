@@ -46,6 +46,16 @@ role: string, user: string, puskesmas_id: string, posyandu_id: string | null, };
 
 export type SyncReportDto = { pushed: number, acknowledged: number, pulled: number, removed: number, conflicts: number, refused: number, requests: number, clock_offset_ms: number, clock_warning: boolean, cursor: number, complete: boolean, };
 
+export type BundlePreviewDto = { 
+/**
+ * The server it points to (none: the device syncs by files only).
+ */
+server_url: string | null, user: string, role: string, 
+/**
+ * The server key the device will trust, in groups of four hex digits.
+ */
+server_key: string, records: number, };
+
 export type RefusedDto = { device_seq: number, kind: string, id: string, fields: Record<string, unknown>, code: string, message: string, message_en: string, refused_ms: number, };
 
 export type SyncStatus = { pending_edits: number, cursor: number, last_sync_ms: number | null, clock_offset_ms: number, clock_warning: boolean, refused: Array<RefusedDto>, };
