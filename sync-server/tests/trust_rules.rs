@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 use sinergi_core::hlc::{Clock, ManualClock};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{
-    Edit, EnrollRequest, Role, SyncRequest, SyncResponse, PROTOCOL_VERSION,
+    Edit, EnrollRequest, Role, SyncRequest, SyncResponse, MAX_PAGE, PROTOCOL_VERSION,
 };
 use sinergi_server::auth::token_hash;
 use sinergi_server::error::ServerError;
 use sinergi_server::service::Service;
 use sinergi_server::storage::postgres::{fresh_database, PostgresStore};
 use sinergi_server::storage::sqlite::SqliteStore;
-use sinergi_server::storage::MasterStore;
+use sinergi_server::storage::{MasterStore, MAX_PAGE_BYTES};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -385,6 +385,74 @@ fn a_reused_number_is_not_taken_for_a_retry(w: World) {
     assert_eq!(w.field(tono, "name"), Some(json!("Tono")));
 }
 
+/// One kader pushes more text than one page may hold (2,200 events with 2,000-character notes,
+/// 4.4 MB): another device pulls it in pages bounded by bytes, not only by count, and gets all.
+fn pages_are_bounded_by_bytes(w: World) {
+    let mut ka = w.enroll("kader_a");
+    let note = "n".repeat(2_000);
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let edits: Vec<Edit> = (0..550)
+            .map(|_| {
+                let id = Uuid::now_v7();
+                ids.insert(id);
+                w.edit(
+                    &mut ka,
+                    Kind::Event,
+                    id,
+                    json!({"posyandu_id": w.posyandu_a.to_string(), "type": "lahir",
+                           "subject": "bayi", "date": "2024-05-01", "note": note}),
+                )
+            })
+            .collect();
+        let r = w.send(&ka, edits).unwrap();
+        assert!(r.refused.is_empty(), "{:?}", r.refused.first());
+    }
+    let kb = w.enroll("kader_a");
+    let (mut cursor, mut pages, mut got) = (0, 0, std::collections::HashSet::new());
+    loop {
+        let req = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: kb.id,
+            device_clock_ms: w.clock.now_ms(),
+            cursor,
+            edits: vec![],
+            page_limit: MAX_PAGE,
+            bundle: false,
+            want_digest: false,
+            repair: None,
+        };
+        let r = w.svc.sync(&kb.hash, &req).unwrap();
+        let bytes: usize = r
+            .changes
+            .iter()
+            .map(|c| serde_json::to_string(&c.fields).unwrap().len())
+            .sum();
+        assert!(bytes <= MAX_PAGE_BYTES + 4_096, "a page of {bytes} bytes");
+        got.extend(
+            r.changes
+                .iter()
+                .filter(|c| c.kind == Kind::Event)
+                .map(|c| c.id),
+        );
+        pages += 1;
+        cursor = r.cursor;
+        if !r.more {
+            break;
+        }
+    }
+    assert!(pages >= 2, "{pages} page(s)");
+    assert_eq!(got, ids, "every event arrives");
+}
+
+#[test]
+fn sqlite_pages_are_bounded_by_bytes() {
+    pages_are_bounded_by_bytes(sqlite());
+}
+#[test]
+fn postgres_pages_are_bounded_by_bytes() {
+    pages_are_bounded_by_bytes(postgres());
+}
 #[test]
 fn sqlite_a_reused_number_is_not_taken_for_a_retry() {
     a_reused_number_is_not_taken_for_a_retry(sqlite());

@@ -147,6 +147,36 @@ pub struct Page {
     pub exits: Vec<Exit>,
     pub cursor: i64,
     pub more: bool,
+    /// The text of the records in `changes` (what `MAX_PAGE_BYTES` bounds).
+    pub bytes: usize,
+}
+
+/// A page stops once its records' text passes this, whatever the record count asked for (the
+/// first record always travels): a page of large records never makes an answer the device cannot
+/// take (`MAX_BODY_BYTES`), nor one that takes minutes on a slow link.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+impl Page {
+    /// Room for one more record whose values take `bytes` of text? When there is none the page
+    /// is full (`more`), and the record waits for the next one.
+    pub fn has_room(&mut self, bytes: usize) -> bool {
+        if !self.changes.is_empty() && self.bytes + bytes > MAX_PAGE_BYTES {
+            self.more = true;
+            return false;
+        }
+        self.bytes += bytes;
+        true
+    }
+
+    /// How far this page reaches: to its last record when it is full (by count or by bytes),
+    /// else to the store's current sequence.
+    pub fn reach(&mut self, limit: u32, current_seq: impl FnOnce() -> Result<i64>) -> Result<i64> {
+        if self.more || self.changes.len() as u32 >= limit {
+            self.more = true;
+            return Ok(self.changes.last().map(|c| c.seq).unwrap_or_default());
+        }
+        current_seq()
+    }
 }
 
 /// What the engine needs from a backend, inside one transaction.

@@ -302,20 +302,19 @@ impl PostgresStore {
         };
         let mut page = Page::default();
         for r in &rows {
+            let fields: &str = r.get(3);
+            if !page.has_room(fields.len()) {
+                break;
+            }
             page.changes.push(Change {
                 kind: parse_kind(r.get(0))?,
                 id: r.get(1),
                 seq: r.get(4),
                 posyandu_id: r.get(2),
-                fields: serde_json::from_str(r.get(3))?,
+                fields: serde_json::from_str(fields)?,
             });
         }
-        let upto = if page.changes.len() as u32 == limit {
-            page.more = true;
-            page.changes.last().map(|c| c.seq).unwrap_or(cursor)
-        } else {
-            tx.current_seq()?
-        };
+        let upto = page.reach(limit, || tx.current_seq())?;
         let rows = tx.query(
             "SELECT kind, id, seq, old_posyandu_id, old_puskesmas_id, new_puskesmas_id FROM exits
              WHERE seq > $1 AND seq <= $2 ORDER BY seq",

@@ -237,6 +237,9 @@ impl SqliteStore {
         let mut page = Page::default();
         for row in rows {
             let (kind, id, posyandu, fields, seq) = row?;
+            if !page.has_room(fields.len()) {
+                break;
+            }
             page.changes.push(Change {
                 kind: parse_kind(&kind)?,
                 id: parse_uuid(&id)?,
@@ -245,13 +248,8 @@ impl SqliteStore {
                 fields: serde_json::from_str(&fields)?,
             });
         }
-        let upto = if page.changes.len() as u32 == limit {
-            page.more = true;
-            page.changes.last().map(|c| c.seq).unwrap_or(cursor)
-        } else {
-            // The counter as this transaction sees it (it is flushed only at commit).
-            tx.current_seq()?
-        };
+        // The counter as this transaction sees it (it is flushed only at commit).
+        let upto = page.reach(limit, || tx.current_seq())?;
         // Exits for this scope: where the record was, and it is no longer there.
         let mut st = t.prepare_cached(
             "SELECT kind, id, seq, old_posyandu_id, old_puskesmas_id, new_puskesmas_id FROM exits
