@@ -55,21 +55,21 @@ DESA="$(srv desa add --name "Desa Puncak")"
 POS="$(srv posyandu add --desa "$DESA" --name "Posyandu Puncak")"
 echo "$PW" | srv user add --name kader1 --role kader --posyandu "$POS" --password-stdin >/dev/null
 echo "$PW" | srv user add --name kader2 --role kader --posyandu "$POS" --password-stdin >/dev/null
-ip netns exec "$S" "$T/sinergi-server" --data-dir "$W/server" serve --bind 10.203.2.2:8080 >"$W/server.log" 2>&1 &
+ip netns exec "$S" "$T/sinergi-server" --data-dir "$W/server" serve --bind 10.203.2.2:8080 --insecure-http >"$W/server.log" 2>&1 &
 SRV_PID=$!
 for _ in $(seq 100); do grep -q mendengarkan "$W/server.log" && break; sleep 0.1; done
 URL=http://10.203.2.2:8080
 cli() { ip netns exec "$C" "$T/sinergi" "$@"; }
 
 # Before the link is shaped: kader1 registers the children, kader2's phone enrolls and pulls them.
-echo "$PW" | cli --data-dir "$W/k1" enroll --server "$URL" --user kader1 --password-stdin --device-name hp1 >/dev/null
+echo "$PW" | cli --data-dir "$W/k1" enroll --server "$URL" --insecure-http --user kader1 --password-stdin --device-name hp1 >/dev/null
 for i in $(seq "$CHILDREN"); do
   sex=L; [ $((i % 2)) -eq 0 ] && sex=P
   cli --data-dir "$W/k1" child add --posyandu "$POS" --name "Anak Puncak $i" --sex "$sex" \
     --birth-date "2024-$(printf %02d $((1 + i % 12)))-$(printf %02d $((1 + i % 28)))" >/dev/null
 done
 cli --data-dir "$W/k1" sync >/dev/null
-echo "$PW" | cli --data-dir "$W/k2" enroll --server "$URL" --user kader2 --password-stdin --device-name hp2 >/dev/null
+echo "$PW" | cli --data-dir "$W/k2" enroll --server "$URL" --insecure-http --user kader2 --password-stdin --device-name hp2 >/dev/null
 
 # The posyandu month on kader2's phone, offline: 4 edits per child.
 TODAY="$(date +%F)"

@@ -26,6 +26,14 @@ pub struct EnrollArgs {
     /// its server's self-signed certificate. Remembered for every later sync.
     #[arg(long)]
     ca_cert: Option<std::path::PathBuf>,
+    /// Trust exactly the server certificate with this SHA-256 fingerprint (the server's own:
+    /// `sinergi-server tls fingerprint` at the puskesmas; a refused enrollment shows the one the
+    /// server presents). Remembered for every later sync.
+    #[arg(long)]
+    tls_fingerprint: Option<String>,
+    /// Allow a plain http:// address on another machine (passwords and data travel in clear).
+    #[arg(long)]
+    insecure_http: bool,
     #[arg(long)]
     json: bool,
 }
@@ -67,6 +75,9 @@ fn print_preview(p: &core_sync::EnrollmentPreview) {
     println!("Pengguna: {} ({})", p.user, p.role.as_str());
     println!("Perangkat: {}", p.device_id);
     println!("Kunci server: {}", p.server_key);
+    if let Some(fp) = &p.tls_fingerprint {
+        println!("Sidik jari sertifikat HTTPS: {fp}");
+    }
     println!("Data: {}", p.records);
 }
 
@@ -140,7 +151,14 @@ pub fn enroll(store: &mut LocalStore, a: EnrollArgs) -> anyhow::Result<()> {
             ))
         })?),
     };
-    let transport = HttpTransport::with_ca(&a.server, ca.as_deref())?;
+    let transport = HttpTransport::with_trust(
+        &a.server,
+        core_sync::Trust {
+            ca_pem: ca,
+            pin: a.tls_fingerprint,
+            insecure_http: a.insecure_http,
+        },
+    )?;
     let (bar, mut tick) = progress_bar(a.json);
     let (e, report) = core_sync::enroll(store, &transport, &a.server, &req, &mut tick)?;
     bar.finish_and_clear();
@@ -192,6 +210,8 @@ pub fn status(store: &LocalStore, json: bool) -> anyhow::Result<()> {
             "enrolled": enrollment.is_some(),
             "server": enrollment.as_ref().map(|e| &e.server_url),
             "device_id": enrollment.as_ref().map(|e| e.device_id),
+            "insecure_http": store.insecure_http()?,
+            "tls_fingerprint": store.tls_pin()?,
             "pending_edits": s.pending_edits,
             "cursor": s.cursor,
             "last_sync_ms": s.last_sync_ms,
@@ -209,6 +229,9 @@ pub fn status(store: &LocalStore, json: bool) -> anyhow::Result<()> {
             e.role.as_str()
         ),
         None => println!("Belum terdaftar ke server."),
+    }
+    if store.insecure_http()? {
+        println!("PERINGATAN: server lewat http:// tanpa enkripsi (--insecure-http).");
     }
     println!("Perubahan menunggu: {}", s.pending_edits);
     println!("Kursor:             {}", s.cursor);

@@ -389,6 +389,9 @@ pub enum Bundle {
         /// Where the device may sync over HTTP later, when the puskesmas knows it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         server_url: Option<String>,
+        /// SHA-256 (hex) of the HTTPS certificate the device will trust for `server_url`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls_fingerprint: Option<String>,
         enrollment: EnrollResponse,
         response: SyncResponse,
     },

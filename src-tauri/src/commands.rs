@@ -149,7 +149,10 @@ pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
                 data_dir,
                 export_dir,
                 today: s.today().to_string(),
-                enrollment: s.enrollment()?.map(EnrollmentDto::from),
+                enrollment: match s.enrollment()? {
+                    Some(e) => Some(EnrollmentDto::new(e, s.insecure_http()?)),
+                    None => None,
+                },
                 locked: false,
                 encrypted: s.is_encrypted(),
             },
@@ -180,20 +183,47 @@ pub async fn change_pin(
     .await
 }
 
-#[tauri::command]
-pub async fn enroll(
-    app: tauri::AppHandle,
-    state: State<'_, AppState>,
+/// The enrollment form, as the screen sends it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollForm {
     server_url: String,
     user: String,
     password: String,
     device_name: String,
     pin: String,
+    /// The server certificate's fingerprint to pin (https:// only), if given.
+    tls_fingerprint: Option<String>,
+    /// Plain http:// to another machine, explicitly allowed.
+    insecure_http: bool,
+}
+
+#[tauri::command]
+pub async fn enroll(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    form: EnrollForm,
 ) -> AppResult<SyncReportDto> {
+    let EnrollForm {
+        server_url,
+        user,
+        password,
+        device_name,
+        pin,
+        tls_fingerprint,
+        insecure_http,
+    } = form;
     with_store(&state, move |s| {
         keyfile::check_pin(&pin)?;
         let url = server_url.trim().trim_end_matches('/').to_string();
-        let transport = HttpTransport::new(&url)?;
+        let transport = HttpTransport::with_trust(
+            &url,
+            core_sync::Trust {
+                ca_pem: None,
+                pin: tls_fingerprint.filter(|f| !f.trim().is_empty()),
+                insecure_http,
+            },
+        )?;
         let req = EnrollRequest {
             user: user.trim().to_string(),
             password,

@@ -97,11 +97,23 @@ pub struct EnrollmentDto {
     pub user: String,
     pub puskesmas_id: String,
     pub posyandu_id: Option<String>,
+    /// Enrolled over plain http:// to another machine (`--insecure-http`): shown in red.
+    pub insecure_http: bool,
+}
+
+impl EnrollmentDto {
+    pub fn new(e: Enrollment, insecure_http: bool) -> Self {
+        EnrollmentDto {
+            insecure_http,
+            ..EnrollmentDto::from(e)
+        }
+    }
 }
 
 impl From<Enrollment> for EnrollmentDto {
     fn from(e: Enrollment) -> Self {
         EnrollmentDto {
+            insecure_http: false,
             server_url: e.server_url,
             device_id: e.device_id.to_string(),
             role: e.role.as_str().to_string(),

@@ -372,6 +372,11 @@ async fn kader_day_offline_sync_bidan_conflict_and_report() {
     let app = App::start(&kader_dir, &exports).await;
     app.el("enroll-server").await;
     app.shoot("01-enroll").await;
+    // Plain http:// to another machine is shown in red, with an explicit opt-in.
+    app.fill("enroll-server", "http://192.168.1.10:8080").await;
+    app.el("enroll-insecure-ok").await;
+    app.shoot_at("01b-enroll-insecure-http", Some("enroll-insecure"))
+        .await;
     app.fill("enroll-server", &server.url()).await;
     app.fill("enroll-user", "kader1").await;
     app.fill("enroll-password", PASSWORD).await;

@@ -11,15 +11,15 @@ pub mod service;
 pub mod storage;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// How `serve_with` listens.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub bind: SocketAddr,
-    /// Certificate chain and private key (PEM files): HTTPS instead of plain HTTP.
-    pub tls: Option<TlsFiles>,
+    /// Certificate chain and private key: HTTPS instead of plain HTTP.
+    pub tls: Option<TlsIdentity>,
     pub login: auth::LoginLimits,
 }
 
@@ -33,27 +33,54 @@ impl ServeOptions {
     }
 }
 
+/// A certificate chain (PEM, leaf first) and its private key (PEM), with where they came from
+/// (for error messages).
 #[derive(Debug, Clone)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
+pub struct TlsIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    pub cert_from: String,
+    pub key_from: String,
 }
 
-/// The rustls configuration from PEM files: the certificate chain (leaf first) and its private
-/// key (PKCS#8, PKCS#1 or SEC1). Errors name the file and what is wrong with it.
-pub fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, String> {
+impl TlsIdentity {
+    /// From PEM files given by the admin.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<Self, String> {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        Ok(TlsIdentity {
+            cert_pem: read(cert)?,
+            key_pem: read(key)?,
+            cert_from: cert.display().to_string(),
+            key_from: key.display().to_string(),
+        })
+    }
+
+    /// SHA-256 of the leaf certificate (hex): what devices pin.
+    pub fn fingerprint(&self) -> Result<String, String> {
+        use rustls::pki_types::pem::PemObject;
+        use sha2::{Digest, Sha256};
+        let leaf = rustls::pki_types::CertificateDer::pem_slice_iter(&self.cert_pem)
+            .next()
+            .ok_or_else(|| format!("{}: no CERTIFICATE in the file", self.cert_from))?
+            .map_err(|e| format!("{}: not a PEM certificate ({e:?})", self.cert_from))?;
+        Ok(hex::encode(Sha256::digest(leaf.as_ref())))
+    }
+}
+
+/// The rustls configuration from PEM: the certificate chain (leaf first) and its private key
+/// (PKCS#8, PKCS#1 or SEC1). Errors name the file and what is wrong with it.
+pub fn tls_config(id: &TlsIdentity) -> Result<rustls::ServerConfig, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let cert_pem = read(cert)?;
-    let certs = CertificateDer::pem_slice_iter(&cert_pem)
+    let (cert, key) = (&id.cert_from, &id.key_from);
+    let certs = CertificateDer::pem_slice_iter(&id.cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: not a PEM certificate chain ({e:?})", cert.display()))?;
+        .map_err(|e| format!("{cert}: not a PEM certificate chain ({e:?})"))?;
     if certs.is_empty() {
-        return Err(format!("{}: no CERTIFICATE in the file", cert.display()));
+        return Err(format!("{cert}: no CERTIFICATE in the file"));
     }
-    let key_der = PrivateKeyDer::from_pem_slice(&read(key)?)
-        .map_err(|e| format!("{}: no usable PEM private key ({e:?})", key.display()))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&id.key_pem)
+        .map_err(|e| format!("{key}: no usable PEM private key ({e:?})"))?;
     // ring, explicitly: the one provider this workspace builds (the client uses it too).
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -62,7 +89,7 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Strin
     .map_err(|e| e.to_string())?
     .with_no_client_auth()
     .with_single_cert(certs, key_der)
-    .map_err(|e| format!("{} and {}: {e}", cert.display(), key.display()))?;
+    .map_err(|e| format!("{cert} and {key}: {e}"))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -119,7 +146,7 @@ pub async fn serve_with(
     match opts.tls {
         None => server.acceptor(limit).serve(app).await,
         Some(tls) => {
-            let config = tls_config(&tls.cert, &tls.key).map_err(std::io::Error::other)?;
+            let config = tls_config(&tls).map_err(std::io::Error::other)?;
             let tls = axum_server::tls_rustls::RustlsAcceptor::new(
                 axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
             )

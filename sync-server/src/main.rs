@@ -115,6 +115,14 @@ enum Cmd {
         /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Serve HTTPS with the server's own certificate even on a loopback address (on any
+        /// other address it is the default).
+        #[arg(long, conflicts_with_all = ["tls_cert", "insecure_http"])]
+        https: bool,
+        /// Serve plain HTTP on a non-loopback address: passwords and tokens travel in clear.
+        /// Only behind a TLS proxy, or on a network you trust completely.
+        #[arg(long, conflicts_with = "tls_cert")]
+        insecure_http: bool,
         /// Failed logins of one user name from one client address that cost no wait; after
         /// that the pair waits --login-first-delay-secs, doubling with each further failure
         /// (`429 too_many_attempts` with Retry-After). A success clears the pair.
@@ -138,6 +146,11 @@ enum Cmd {
     },
     /// Print a digest of the whole master copy.
     Digest,
+    /// The server's HTTPS certificate.
+    Tls {
+        #[command(subcommand)]
+        cmd: TlsCmd,
+    },
     /// Copy a whole master copy into an empty store (e.g. a puskesmas's SQLite file into the
     /// district's PostgreSQL database) and check both by digest.
     MigrateStore {
@@ -264,12 +277,41 @@ enum BundleCmd {
         user: String,
         #[arg(long)]
         device_name: String,
-        /// The address the device may later sync with over HTTP, if any.
+        /// The address the device may later sync with over HTTP, if any. An https:// address
+        /// makes the device pin the server's certificate (its own, or --tls-cert's).
         #[arg(long)]
         server_url: Option<String>,
+        /// The certificate `serve --tls-cert` uses, when it is not the server's own.
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum TlsCmd {
+    /// Print the SHA-256 fingerprint of the certificate devices will see (the server's own, or
+    /// the one given), to compare with what a device shows when it enrolls.
+    Fingerprint {
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+    },
+}
+
+/// The fingerprint devices pin: of the certificate given, or of the server's own.
+fn fingerprint(svc: &Service, cert: Option<&Path>) -> anyhow::Result<String> {
+    let id = match cert {
+        Some(c) => sinergi_server::TlsIdentity {
+            cert_pem: std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?,
+            key_pem: Vec::new(),
+            cert_from: c.display().to_string(),
+            key_from: String::new(),
+        },
+        None => svc.own_tls().map_err(explain)?,
+    };
+    id.fingerprint()
+        .map_err(|e| anyhow::anyhow!("{e} [tls_config]"))
 }
 
 fn open(dir: &Path, database: Option<&str>) -> anyhow::Result<Service> {
@@ -440,7 +482,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let svc = open(&cli.data_dir, cli.database.as_deref())?;
     let today = chrono::Local::now().date_naive();
     match cli.cmd {
-        Cmd::Init { puskesmas } => println!("{}", svc.init(&puskesmas).map_err(explain)?),
+        Cmd::Init { puskesmas } => {
+            println!("{}", svc.init(&puskesmas).map_err(explain)?);
+            // The keys are made now, so the fingerprint can be written down at once.
+            svc.public_key().map_err(explain)?;
+            let fp = svc.own_tls().map_err(explain)?.fingerprint();
+            eprintln!(
+                "Sidik jari sertifikat HTTPS server: {}",
+                fp.map_err(|e| anyhow::anyhow!("{e} [tls_config]"))?
+            );
+        }
+        Cmd::Tls {
+            cmd: TlsCmd::Fingerprint { tls_cert },
+        } => println!("{}", fingerprint(&svc, tls_cert.as_deref())?),
         Cmd::Desa {
             cmd: DesaCmd::Add { name, puskesmas },
         } => {
@@ -615,11 +669,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     user,
                     device_name,
                     server_url,
+                    tls_cert,
                     out,
                 },
         } => {
+            let https = server_url
+                .as_deref()
+                .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"));
+            let pin = if https {
+                Some(fingerprint(&svc, tls_cert.as_deref())?)
+            } else {
+                None
+            };
             let bundle = svc
-                .enroll_bundle(&user, &device_name, server_url)
+                .enroll_bundle(&user, &device_name, server_url, pin)
                 .map_err(explain)?;
             sinergi_core::sync::write_atomically(&out, &bundle.file)?;
             if let sinergi_core::protocol::Bundle::Enrollment {
@@ -692,6 +755,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             tls_cert,
             tls_key,
+            https,
+            insecure_http,
             login_free_failures,
             login_free_failures_per_ip,
             login_first_delay_secs,
@@ -699,15 +764,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             login_forget_secs,
         } => {
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => {
-                    // Check the files now, so a bad certificate stops the server before it says
-                    // it is listening.
-                    sinergi_server::tls_config(&cert, &key)
-                        .map_err(|e| anyhow::anyhow!("{e} [tls_config]"))?;
-                    Some(sinergi_server::TlsFiles { cert, key })
-                }
+                (Some(cert), Some(key)) => Some(
+                    sinergi_server::TlsIdentity::from_files(&cert, &key)
+                        .map_err(|e| anyhow::anyhow!("{e} [tls_config]"))?,
+                ),
+                _ if insecure_http => None,
+                // Plain HTTP only where nothing leaves this machine, unless asked for.
+                _ if https || !bind.ip().is_loopback() => Some(svc.own_tls().map_err(explain)?),
                 _ => None,
             };
+            if let Some(id) = &tls {
+                // Checked now, so a bad certificate stops the server before it says it listens.
+                sinergi_server::tls_config(id).map_err(|e| anyhow::anyhow!("{e} [tls_config]"))?;
+                let fp = id
+                    .fingerprint()
+                    .map_err(|e| anyhow::anyhow!("{e} [tls_config]"))?;
+                // On stderr: the first line on stdout is the address (scripts read it).
+                eprintln!("Sidik jari sertifikat HTTPS: {fp}");
+            } else if !bind.ip().is_loopback() {
+                eprintln!(
+                    "PERINGATAN: HTTP tanpa enkripsi di {bind}: kata sandi dan token terbaca di \
+                     jaringan (--insecure-http)"
+                );
+            }
             let scheme = if tls.is_some() { "https" } else { "http" };
             let opts = sinergi_server::ServeOptions {
                 bind,

@@ -134,6 +134,36 @@ impl Service {
         }
     }
 
+    /// The server's own HTTPS certificate and key (self-signed, made the first time they are
+    /// needed and kept with the data like the signing key): HTTPS with no setup. Devices pin
+    /// its fingerprint (it travels in enrollment files; `sinergi-server tls fingerprint`).
+    pub fn own_tls(&self) -> Result<crate::TlsIdentity> {
+        // Certificate and key as one secret: two processes making them at once keep one pair.
+        let pair = match self.store.secret(TLS_IDENTITY)? {
+            Some(v) => v,
+            None => {
+                let made = rcgen::generate_simple_self_signed(vec![
+                    "localhost".to_string(),
+                    "127.0.0.1".to_string(),
+                    "sinergi.local".to_string(),
+                ])
+                .map_err(|e| ServerError::Data(format!("making a certificate: {e}")))?;
+                let pair =
+                    serde_json::to_string(&[made.cert.pem(), made.signing_key.serialize_pem()])
+                        .map_err(|e| ServerError::Data(e.to_string()))?;
+                self.store.add_secret(TLS_IDENTITY, &pair)?
+            }
+        };
+        let [cert, key]: [String; 2] = serde_json::from_str(&pair)
+            .map_err(|e| ServerError::Data(format!("the stored certificate: {e}")))?;
+        Ok(crate::TlsIdentity {
+            cert_pem: cert.into_bytes(),
+            key_pem: key.into_bytes(),
+            cert_from: "the server's own certificate".into(),
+            key_from: "its key".into(),
+        })
+    }
+
     /// The public half of the signing key (hex), as devices pin it.
     pub fn public_key(&self) -> Result<String> {
         sinergi_core::seal::public_key(&self.signing_key()?)
@@ -380,6 +410,7 @@ impl Service {
         user_name: &str,
         device_name: &str,
         server_url: Option<String>,
+        tls_fingerprint: Option<String>,
     ) -> Result<BundleOut> {
         let Some(user) = self.store.user_by_name(user_name.trim())? else {
             return Err(unknown_user(user_name.trim()));
@@ -401,6 +432,7 @@ impl Service {
         enrollment.token = String::new();
         let bundle = Bundle::Enrollment {
             server_url,
+            tls_fingerprint,
             enrollment,
             response,
         };
@@ -684,8 +716,9 @@ pub struct BundleOut {
     pub file: Vec<u8>,
 }
 
-/// The name of the server's signing key among its secrets.
+/// The names of the server's secrets: its signing key, its own HTTPS certificate with its key.
 const SIGNING_KEY: &str = "signing_key";
+const TLS_IDENTITY: &str = "tls_identity";
 
 fn open_sealed(bytes: &[u8]) -> Result<sinergi_core::seal::Opened> {
     sinergi_core::seal::open(bytes).map_err(|p| {

@@ -473,7 +473,7 @@ fn users_story(s: &Story, a: &mut Dev, b: &mut Dev, bidan: &mut Dev) {
     );
     let bundle = s
         .svc
-        .enroll_bundle("kader_b", "hp-berkas", None)
+        .enroll_bundle("kader_b", "hp-berkas", None, None)
         .unwrap_err();
     assert_eq!(bundle.problem().code, "user_disabled");
     assert_eq!(listed(s, "kader_b"), (true, 1));

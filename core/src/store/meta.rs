@@ -50,6 +50,17 @@ pub(crate) fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+fn set_or_clear(conn: &Connection, key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => set(conn, key, v),
+        None => {
+            conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([key])?;
+            Ok(())
+        }
+    }
+}
+
 pub(crate) fn get_i64(conn: &Connection, key: &str) -> Result<i64> {
     Ok(get(conn, key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
@@ -82,15 +93,7 @@ impl LocalStore {
     }
 
     pub fn set_server_ca(&self, pem: Option<&str>) -> Result<()> {
-        match pem {
-            Some(p) => set(&self.conn, "server_ca_pem", p),
-            None => {
-                self.conn
-                    .prepare_cached("DELETE FROM meta WHERE key = 'server_ca_pem'")?
-                    .execute([])?;
-                Ok(())
-            }
-        }
+        set_or_clear(&self.conn, "server_ca_pem", pem)
     }
 
     /// This device's signing key (hex secret), made the first time it is asked for: its
@@ -112,6 +115,25 @@ impl LocalStore {
 
     pub fn set_server_key(&self, key: &str) -> Result<()> {
         set(&self.conn, "server_key", key)
+    }
+
+    /// The server's HTTPS certificate (SHA-256, hex) this device pins, if any.
+    pub fn tls_pin(&self) -> Result<Option<String>> {
+        get(&self.conn, "tls_pin")
+    }
+
+    pub fn set_tls_pin(&self, pin: Option<&str>) -> Result<()> {
+        set_or_clear(&self.conn, "tls_pin", pin)
+    }
+
+    /// The device was enrolled over plain HTTP to another machine (`--insecure-http`): the app
+    /// shows it in red.
+    pub fn insecure_http(&self) -> Result<bool> {
+        Ok(get(&self.conn, "insecure_http")?.as_deref() == Some("1"))
+    }
+
+    pub fn set_insecure_http(&self, on: bool) -> Result<()> {
+        set_or_clear(&self.conn, "insecure_http", on.then_some("1"))
     }
 
     pub fn sync_state(&self) -> Result<SyncState> {

@@ -5,7 +5,7 @@
 pub mod digest;
 mod http;
 
-pub use http::HttpTransport;
+pub use http::{normalize_fingerprint, HttpTransport, Trust};
 
 use crate::error::{CoreError, Result};
 use crate::protocol::{
@@ -26,6 +26,14 @@ pub trait Transport {
     /// An extra certificate (PEM) this transport trusts, which enrolling remembers for later syncs.
     fn trusted_ca_pem(&self) -> Option<String> {
         None
+    }
+    /// The server certificate (SHA-256, hex) this transport pins, remembered the same way.
+    fn tls_pin(&self) -> Option<String> {
+        None
+    }
+    /// Plain HTTP to a host that is not this machine was allowed (`--insecure-http`).
+    fn insecure_http(&self) -> bool {
+        false
     }
 }
 
@@ -110,6 +118,8 @@ pub fn enroll(
     // The certificate first: a crash in between leaves no enrollment, and enrolling again
     // replaces it.
     store.set_server_ca(transport.trusted_ca_pem().as_deref())?;
+    store.set_tls_pin(transport.tls_pin().as_deref())?;
+    store.set_insecure_http(transport.insecure_http())?;
     if let Some(k) = &r.server_key {
         store.set_server_key(k)?;
     }
@@ -296,6 +306,8 @@ pub struct EnrollmentPreview {
     pub posyandu_id: Option<uuid::Uuid>,
     /// The server key (hex) that signed the file, which the device will pin.
     pub server_key: String,
+    /// SHA-256 (hex) of the HTTPS certificate the device will trust for the server.
+    pub tls_fingerprint: Option<String>,
     /// Records the file brings.
     pub records: u64,
 }
@@ -320,6 +332,7 @@ fn read_enrollment_file(file: &Path) -> Result<EnrollmentFile> {
     let opened = crate::seal::open(&bytes).map_err(CoreError::invalid)?;
     let Bundle::Enrollment {
         server_url,
+        tls_fingerprint,
         enrollment,
         response,
     } = opened.bundle
@@ -347,6 +360,7 @@ fn read_enrollment_file(file: &Path) -> Result<EnrollmentFile> {
             puskesmas_id: enrollment.puskesmas_id,
             posyandu_id: enrollment.posyandu_id,
             server_key: opened.key,
+            tls_fingerprint,
             records: response.changes.len() as u64,
         },
         enrollment,
@@ -397,6 +411,7 @@ pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, S
     };
     store.device_key()?;
     store.set_server_key(&preview.server_key)?;
+    store.set_tls_pin(preview.tls_fingerprint.as_deref())?;
     store.set_enrollment(&e)?;
     match store.apply_response(&response) {
         Ok(applied) => Ok((

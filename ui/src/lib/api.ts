@@ -45,8 +45,18 @@ export const api = {
   /** Sets the PIN of a plain store (`current` null) or changes it. */
   changePin: (current: string | null, next: string) => call<null>("change_pin", { current, new: next }),
   /** Enrolls with the server; the store is encrypted under `pin` before anything is written. */
-  enroll: (serverUrl: string, user: string, password: string, deviceName: string, pin: string) =>
-    call<SyncReportDto>("enroll", { serverUrl, user, password, deviceName, pin }),
+  enroll: (
+    serverUrl: string,
+    user: string,
+    password: string,
+    deviceName: string,
+    pin: string,
+    tlsFingerprint: string | null,
+    insecureHttp: boolean,
+  ) =>
+    call<SyncReportDto>("enroll", {
+      form: { serverUrl, user, password, deviceName, pin, tlsFingerprint, insecureHttp },
+    }),
   previewBundle: (path: string) => call<BundlePreviewDto>("preview_bundle", { path }),
   openBundle: (path: string, pin: string) => call<SyncReportDto>("open_bundle", { path, pin }),
   pregnancyRegister: () => call<PregnancyDto[]>("pregnancy_register"),

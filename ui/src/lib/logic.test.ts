@@ -4,7 +4,9 @@ import {
   buildIndex,
   errorText,
   fieldErrors,
+  fingerprintIn,
   flatKeys,
+  isRemoteHttp,
   formatDate,
   formatNumber,
   formatZ,
@@ -226,5 +228,22 @@ describe("PIN", () => {
     const e: AppError = { code: "wrong_pin", message: "PIN salah", message_en: "Wrong PIN", field: "pin", problems: [] };
     expect(errorText(e, "id", tr("id"), hasIn("id"))).toBe("PIN salah. Coba lagi.");
     expect(fieldErrors(e, "en", tr("en"), hasIn("en"))).toEqual({ pin: "Wrong PIN. Try again." });
+  });
+});
+
+describe("server addresses", () => {
+  it("tells plain http to another machine from this machine and from https", () => {
+    expect(isRemoteHttp("http://192.168.1.10:8080")).toBe(true);
+    expect(isRemoteHttp("HTTP://puskesmas.example")).toBe(true);
+    expect(isRemoteHttp("http://127.0.0.1:8080")).toBe(false);
+    expect(isRemoteHttp("http://localhost:8080/")).toBe(false);
+    expect(isRemoteHttp("http://[::1]:8080")).toBe(false);
+    expect(isRemoteHttp("https://192.168.1.10:8443")).toBe(false);
+  });
+
+  it("finds the fingerprint a refused enrollment shows", () => {
+    const fp = "ab".repeat(32);
+    expect(fingerprintIn(`Sertifikat tidak dipercaya. Sidik jari sertifikat server: ${fp}. Bila`)).toBe(fp);
+    expect(fingerprintIn("tidak ada")).toBeNull();
   });
 });

@@ -219,3 +219,16 @@ export function pinProblem(pin: string, repeat: string): "pin_too_short" | "pin_
   if (pin !== repeat) return "pin_mismatch";
   return null;
 }
+
+/** A plain http:// address on another machine: passwords and data would travel in clear. */
+export function isRemoteHttp(url: string): boolean {
+  const m = /^http:\/\/(\[[^\]]*\]|[^/:?#]*)/i.exec(url.trim());
+  if (!m) return false;
+  const host = m[1].toLowerCase().replace(/^\[|\]$/g, "");
+  return !(host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host));
+}
+
+/** The certificate fingerprint (64 hex digits) a refused HTTPS enrollment shows, if any. */
+export function fingerprintIn(message: string): string | null {
+  return /\b[0-9a-f]{64}\b/i.exec(message)?.[0] ?? null;
+}

@@ -42,7 +42,11 @@ export type EnrollmentDto = { server_url: string, device_id: string,
 /**
  * admin, coordinator, bidan or kader.
  */
-role: string, user: string, puskesmas_id: string, posyandu_id: string | null, };
+role: string, user: string, puskesmas_id: string, posyandu_id: string | null, 
+/**
+ * Enrolled over plain http:// to another machine (`--insecure-http`): shown in red.
+ */
+insecure_http: boolean, };
 
 export type SyncReportDto = { pushed: number, acknowledged: number, pulled: number, removed: number, conflicts: number, refused: number, requests: number, clock_offset_ms: number, clock_warning: boolean, cursor: number, complete: boolean, };
 
