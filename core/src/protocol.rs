@@ -395,6 +395,13 @@ pub enum Bundle {
         enrollment: EnrollResponse,
         response: SyncResponse,
     },
+    /// The answer to a request file whose edit numbers the server had already applied with
+    /// other edits (a restored or copied store): the device numbers its pending edits after
+    /// `last_applied` and sends them again in its next file (`seq_reused` over HTTP).
+    Renumber {
+        device_id: Uuid,
+        last_applied: u64,
+    },
     /// A device enrolled by file asks for a token to sync over HTTP (sent over HTTP only,
     /// signed by the device's key; `made_ms` keeps an old one from being replayed).
     TokenRequest {

@@ -652,6 +652,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let answer = svc.import_bundle(&bytes).map_err(explain)?;
             sinergi_core::sync::write_atomically(&reply, &answer.file)?;
+            if let sinergi_core::protocol::Bundle::Renumber { last_applied, .. } = &answer.bundle {
+                println!(
+                    "Nomor perubahan perangkat ini sudah dipakai untuk perubahan lain (data perangkat \
+                     dipulihkan atau disalin): tidak ada yang diterapkan. Balasan {} memberi tahu \
+                     perangkat untuk menomori ulang setelah #{last_applied} dan mengirim lagi.",
+                    reply.display()
+                );
+            }
             if let sinergi_core::protocol::Bundle::Reply { response, .. } = &answer.bundle {
                 println!(
                     "Diterima sampai perubahan #{}, ditolak {}, konflik {}, dikirim balik {} data. Balasan: {}",

@@ -390,10 +390,17 @@ impl Service {
         };
         let who = self.signer(request.device_id, &opened.key)?;
         request.bundle = true;
-        let response = self.sync_as(&who, &request)?;
-        let bundle = Bundle::Reply {
-            device_id: request.device_id,
-            response,
+        let bundle = match self.sync_as(&who, &request) {
+            Ok(response) => Bundle::Reply {
+                device_id: request.device_id,
+                response,
+            },
+            // A file-only device learns where to number from by the same road back.
+            Err(ServerError::SeqReused(last_applied)) => Bundle::Renumber {
+                device_id: request.device_id,
+                last_applied,
+            },
+            Err(e) => return Err(e),
         };
         Ok(BundleOut {
             file: self.seal(&bundle)?,

@@ -67,3 +67,53 @@ fn one_enrollment_on_two_phones_loses_nothing() {
         assert!(!second.child(id).is_null(), "{id} reached the second phone");
     }
 }
+
+#[test]
+fn a_restored_phone_that_travels_by_file_loses_nothing() {
+    let p = Puskesmas::new();
+    let dir = tempfile::tempdir().unwrap();
+    let enroll_file = dir.path().join("daftar.sinergi");
+    assert!(p
+        .enroll_file("kader_a", None, &enroll_file)
+        .status
+        .success());
+    let kader = Client::new();
+    kader.ok(&["bundle", "open", enroll_file.to_str().unwrap()]);
+    let round = |n: &str| {
+        let (req, reply) = (
+            dir.path().join(format!("{n}.sinergi")),
+            dir.path().join(format!("{n}-balasan.sinergi")),
+        );
+        kader.ok(&["bundle", "export", "--out", req.to_str().unwrap()]);
+        let out = p.import_bundle(&req, &reply);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            kader.ok(&["bundle", "import", reply.to_str().unwrap()]),
+        )
+    };
+    let budi = kader.add_child(&p.posyandu_a, "Budi");
+    round("1");
+    let backup = tempfile::tempdir().unwrap();
+    copy_folder(kader.dir.path(), backup.path());
+    let tono = kader.add_child(&p.posyandu_a, "Tono");
+    round("2");
+    copy_folder(backup.path(), kader.dir.path());
+    let siti = kader.add_child(&p.posyandu_a, "Siti");
+    // Siti went out under Tono's number: the server applies nothing and says where to number
+    // from; the device numbers again, and the next file delivers her.
+    let (server_said, device_said) = round("3");
+    assert!(server_said.contains("menomori ulang"), "{server_said}");
+    assert!(device_said.contains("nomor baru"), "{device_said}");
+    assert!(!on_server(&p, &siti));
+    assert_eq!(kader.status()["pending_edits"], 1);
+    round("4");
+    assert_eq!(kader.status()["pending_edits"], 0);
+    for id in [&budi, &tono, &siti] {
+        assert!(on_server(&p, id), "{id} is on the server");
+    }
+}

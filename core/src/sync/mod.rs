@@ -254,6 +254,18 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
     let e = store.require_enrollment()?;
     let bytes = std::fs::read(file)?;
     let bundle = open_from_server(store, &bytes)?;
+    if let Bundle::Renumber {
+        device_id,
+        last_applied,
+    } = bundle
+    {
+        check_device(&e, device_id)?;
+        // The pending edits get numbers after the server's; the next file carries them.
+        return Ok(SyncReport {
+            renumbered: store.renumber_outbox(last_applied)?,
+            ..SyncReport::default()
+        });
+    }
     let Bundle::Reply {
         device_id,
         response,
@@ -266,14 +278,7 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
             "This file is not a server reply".into(),
         )));
     };
-    if device_id != e.device_id {
-        return Err(CoreError::invalid(crate::Problem::new(
-            "wrong_device",
-            None,
-            "Balasan ini untuk perangkat lain".into(),
-            "This reply is for another device".into(),
-        )));
-    }
+    check_device(&e, device_id)?;
     let applied = store.apply_response(&response)?;
     let mut report = SyncReport {
         pushed: 0,
@@ -371,6 +376,18 @@ fn read_enrollment_file(file: &Path) -> Result<EnrollmentFile> {
 /// Read an enrollment file without opening it: what the device shows before it asks "open?".
 pub fn preview_bundle(file: &Path) -> Result<EnrollmentPreview> {
     Ok(read_enrollment_file(file)?.preview)
+}
+
+fn check_device(e: &Enrollment, device_id: uuid::Uuid) -> Result<()> {
+    if device_id != e.device_id {
+        return Err(CoreError::invalid(crate::Problem::new(
+            "wrong_device",
+            None,
+            "Balasan ini untuk perangkat lain".into(),
+            "This reply is for another device".into(),
+        )));
+    }
+    Ok(())
 }
 
 /// First run without a link: open an enrollment file the puskesmas made for this device
