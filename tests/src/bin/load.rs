@@ -364,8 +364,55 @@ fn main() {
             " (VmHWM could not be reset: includes setup)"
         }
     );
+    bogus_flood(&url, pid);
     // Keep the server alive until here, then stop it cleanly.
     let mut server = server;
     std::thread::sleep(Duration::from_millis(10));
     server.stop();
+}
+
+/// Strangers with a made-up token, all at once, each sending a small gzip body that would inflate
+/// to megabytes: the server must answer each with 401 before reading a byte of it, so its memory
+/// stays flat (before the token was checked first, one such body took it from 221 to 641 MB).
+fn bogus_flood(url: &str, pid: u32) {
+    const CLIENTS: usize = 64;
+    const EACH: usize = 20;
+    let json = vec![b' '; 16 * 1024 * 1024];
+    let body = sinergi_core::protocol::gzip(&json);
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    let before = proc_status(pid, "VmRSS:");
+    let (answered, other) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..CLIENTS {
+            s.spawn(|| {
+                let client = reqwest::blocking::Client::new();
+                for _ in 0..EACH {
+                    let r = client
+                        .post(format!("{url}/api/v1/sync"))
+                        .bearer_auth("nonsense")
+                        .header("content-type", "application/json")
+                        .header("content-encoding", "gzip")
+                        .body(body.clone())
+                        .send();
+                    match r.map(|r| r.status().as_u16()) {
+                        Ok(401) => answered.fetch_add(1, Ordering::SeqCst),
+                        _ => other.fetch_add(1, Ordering::SeqCst),
+                    };
+                }
+            });
+        }
+    });
+    println!(
+        "bogus-token flood: {} requests from {CLIENTS} clients ({} KB gzip bodies inflating to {} MB), {} answered 401, {} otherwise, in {:.2} s; server memory {:.1} MiB before, peak {:.1} MiB, {:.1} MiB after",
+        CLIENTS * EACH,
+        body.len() / 1024,
+        json.len() / (1024 * 1024),
+        answered.load(Ordering::SeqCst),
+        other.load(Ordering::SeqCst),
+        t.elapsed().as_secs_f64(),
+        before,
+        proc_status(pid, "VmHWM:"),
+        proc_status(pid, "VmRSS:"),
+    );
 }
