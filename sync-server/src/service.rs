@@ -705,7 +705,14 @@ impl sinergi_core::sync::Transport for InProcess<'_> {
         let resp = self
             .0
             .sync(&auth::token_hash(token), &wire(req)?)
-            .map_err(|e| sinergi_core::CoreError::Remote(e.problem()))?;
+            .map_err(|e| match e {
+                // With the server's last number, as the HTTP transport reads a 409 `seq_reused`:
+                // the device numbers its pending edits after it.
+                ServerError::SeqReused(last) => {
+                    sinergi_core::CoreError::SeqReused(last, e.problem())
+                }
+                e => sinergi_core::CoreError::Remote(e.problem()),
+            })?;
         wire(&resp)
     }
 

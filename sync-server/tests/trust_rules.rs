@@ -453,6 +453,74 @@ fn sqlite_pages_are_bounded_by_bytes() {
 fn postgres_pages_are_bounded_by_bytes() {
     pages_are_bounded_by_bytes(postgres());
 }
+
+/// Case 1 with edits pending in both copies (a phone restored from a backup, one enrollment on
+/// two phones): one copy delivers them, the other is told `seq_reused` and numbers every pending
+/// edit again, those included. Under its new number such an edit is still the same edit (same
+/// hash): acknowledged with the answer it had, never applied a second time (an old rename would
+/// otherwise come back over a later one).
+fn an_edit_numbered_again_is_not_applied_twice(w: World) {
+    let mut ka = w.enroll("kader_a");
+    let budi = Uuid::now_v7();
+    let shared = vec![
+        w.edit(
+            &mut ka,
+            Kind::Child,
+            budi,
+            json!({"posyandu_id": w.posyandu_a.to_string(), "name": "Budi", "sex": "L",
+                   "birth_date": "2023-03-14"}),
+        ),
+        w.edit(&mut ka, Kind::Child, budi, json!({"name": "Ani"})),
+        w.edit(&mut ka, Kind::Child, budi, json!({"name": "x".repeat(201)})),
+    ];
+    // The store is copied here. The first copy delivers the three and its own next edit, then
+    // renames the child again.
+    let mut first = shared.clone();
+    first.push(w.edit(&mut ka, Kind::Child, budi, json!({"dusun": "Krajan"})));
+    let r = w.send(&ka, first).unwrap();
+    assert_eq!(r.refused.len(), 1);
+    w.ok(&mut ka, Kind::Child, budi, json!({"name": "Citra"}));
+    // The second copy made its own fourth edit.
+    ka.seq = 3;
+    let mut second = shared;
+    second.push(w.edit(&mut ka, Kind::Child, budi, json!({"dusun": "Wetan"})));
+    match w.send(&ka, second.clone()) {
+        Err(ServerError::SeqReused(5)) => {}
+        other => panic!("expected seq_reused up to 5, got {other:?}"),
+    }
+    let renumbered: Vec<Edit> = second
+        .into_iter()
+        .zip(6..)
+        .map(|(e, n)| Edit { device_seq: n, ..e })
+        .collect();
+    let r = w.send(&ka, renumbered).unwrap();
+    assert_eq!(r.acked_through, 9);
+    let refused: Vec<_> = r
+        .refused
+        .iter()
+        .map(|r| (r.device_seq, r.problem.code.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [(8, "text_too_long")],
+        "the same answer, new number"
+    );
+    assert_eq!(
+        w.field(budi, "name"),
+        Some(json!("Citra")),
+        "not renamed back"
+    );
+    assert_eq!(w.field(budi, "dusun"), Some(json!("Wetan")));
+}
+
+#[test]
+fn sqlite_an_edit_numbered_again_is_not_applied_twice() {
+    an_edit_numbered_again_is_not_applied_twice(sqlite());
+}
+#[test]
+fn postgres_an_edit_numbered_again_is_not_applied_twice() {
+    an_edit_numbered_again_is_not_applied_twice(postgres());
+}
 #[test]
 fn sqlite_a_reused_number_is_not_taken_for_a_retry() {
     a_reused_number_is_not_taken_for_a_retry(sqlite());

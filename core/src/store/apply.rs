@@ -123,6 +123,14 @@ impl LocalStore {
         }
         applied.acknowledged =
             tx.execute("DELETE FROM outbox WHERE device_seq <= ?1", [acked])? as u64;
+        // Nor does a new edit get a number the server has acknowledged: a restored or copied
+        // store can be behind the server's last number, and an edit numbered at or below it,
+        // once sent (even if the request is lost), would be taken as acknowledged by this
+        // answer applied again (a reply file imported twice) and leave the outbox unsent.
+        let server_last = resp.acked_through.min(i64::MAX as u64 - 1) as i64;
+        if meta::get_i64(&tx, "next_device_seq")? <= server_last {
+            meta::set(&tx, "next_device_seq", &(server_last + 1).to_string())?;
+        }
         let any_pending: bool =
             tx.query_row("SELECT EXISTS(SELECT 1 FROM outbox)", [], |r| r.get(0))?;
         if let Some(repair) = &resp.repair {
@@ -144,11 +152,22 @@ impl LocalStore {
             .chain(resp.exits.iter().map(|x| (x.seq, Item::Exit(x))))
             .collect();
         order.sort_by_key(|(seq, _)| *seq);
+        let cursor = meta::get_i64(&tx, "cursor")?;
         {
             let mut upsert = tx.prepare_cached(UPSERT_NEWER)?;
             for (_, item) in order {
                 let c = match item {
                     Item::Change(c) => {
+                        // At or below the cursor, a change comes from an old reply (a file
+                        // imported again): a record no longer held left this scope since (or
+                        // was lost, which the digest repairs), and does not come back.
+                        if c.seq <= cursor
+                            && !tx
+                                .prepare_cached("SELECT 1 FROM records WHERE id = ?1")?
+                                .exists([c.id.to_string()])?
+                        {
+                            continue;
+                        }
                         applied.pulled += 1;
                         c
                     }
@@ -172,7 +191,6 @@ impl LocalStore {
                 upsert_change(&tx, &mut upsert, c, any_pending)?;
             }
         }
-        let cursor = meta::get_i64(&tx, "cursor")?;
         // The digest describes the scope at the response's cursor: an old reply says nothing
         // about a replica that has moved on.
         if let Some(root) = resp.digest.as_ref().filter(|_| resp.cursor >= cursor) {

@@ -97,6 +97,19 @@ pub fn apply_request(
         if edit.device_seq <= last_applied {
             continue; // already handled: a retry after a lost response
         }
+        let hash = edit_hash(edit);
+        // The same edit under a new number: a copy of this store (restored, or on a second
+        // phone) numbered its pending edits again after this one had been handled from another
+        // copy. It is handled once: the same answer under the new number, nothing applied.
+        if let Some(first) = tx.edit_seq_of_hash(who.device_id, &hash)? {
+            for mut r in tx.refusals(who.device_id, first, first)? {
+                r.device_seq = edit.device_seq;
+                tx.add_refusal(who.device_id, &r)?;
+            }
+            tx.add_edit_hash(who.device_id, edit.device_seq, &hash)?;
+            last_applied = edit.device_seq;
+            continue;
+        }
         // One device's edits keep their order even if its clock stepped back between them;
         // the counter orders those made in the same millisecond.
         let millis = edit.made_ms.saturating_add(offset).clamp(floor, now);
@@ -152,7 +165,7 @@ pub fn apply_request(
                 tx.add_refusal(who.device_id, &r)?;
             }
         }
-        tx.add_edit_hash(who.device_id, edit.device_seq, &edit_hash(edit))?;
+        tx.add_edit_hash(who.device_id, edit.device_seq, &hash)?;
         last_applied = edit.device_seq;
     }
     tx.set_device_progress(who.device_id, last_applied, now)?;

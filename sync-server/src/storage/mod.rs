@@ -207,6 +207,8 @@ pub trait RecordTx {
     /// The hash of the edit this device sent under this number (`engine::edit_hash`), if known.
     fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>>;
     fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()>;
+    /// The lowest number under which this device sent the edit of this hash, if it did.
+    fn edit_seq_of_hash(&self, device: Uuid, hash: &str) -> Result<Option<u64>>;
     /// (highest edit number applied, server time of the last sync)
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)>;
     fn set_device_progress(&self, device: Uuid, last_applied: u64, last_sync_ms: i64)

@@ -144,6 +144,9 @@ CREATE TABLE edit_hashes (
 ALTER TABLE devices ADD COLUMN public_key TEXT;
 CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
+    // 5. An edit sent again under a new number (a copy of the store numbered it again) is found
+    // by its hash, and not applied twice.
+    "CREATE INDEX edit_hashes_by_hash ON edit_hashes(device_id, hash);",
 ];
 
 /// A pooled connection with its prepared statements.
@@ -634,6 +637,16 @@ impl RecordTx for Tx<'_> {
             &[&device, &(seq as i64), &hash],
         )?;
         Ok(())
+    }
+
+    fn edit_seq_of_hash(&self, device: Uuid, hash: &str) -> Result<Option<u64>> {
+        Ok(self
+            .query_opt(
+                "SELECT MIN(device_seq) FROM edit_hashes WHERE device_id = $1 AND hash = $2",
+                &[&device, &hash],
+            )?
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+            .map(|s| s as u64))
     }
 
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {

@@ -111,6 +111,9 @@ ALTER TABLE devices ADD COLUMN public_key TEXT;
 CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 "#,
         ),
+        // An edit sent again under a new number (a copy of the store numbered it again) is
+        // found by its hash, and not applied twice.
+        M::up("CREATE INDEX edit_hashes_by_hash ON edit_hashes(device_id, hash);"),
     ])
 });
 
@@ -533,6 +536,18 @@ impl RecordTx for Tx<'_> {
             )?
             .execute(params![device.to_string(), seq as i64, hash])?;
         Ok(())
+    }
+
+    fn edit_seq_of_hash(&self, device: Uuid, hash: &str) -> Result<Option<u64>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT MIN(device_seq) FROM edit_hashes WHERE device_id = ?1 AND hash = ?2",
+            )?
+            .query_row(params![device.to_string(), hash], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .map(|s| s as u64))
     }
 
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
