@@ -378,10 +378,18 @@ pub struct TokenResponse {
 pub enum Bundle {
     Request {
         request: SyncRequest,
+        /// A number the device made for this file; its reply names it (`for_request`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
     Reply {
         device_id: Uuid,
         response: SyncResponse,
+        /// The request file this answers (`Request::id`): a device takes acknowledgements and
+        /// refusals only from replies to files it wrote itself. A store restored from an older
+        /// copy did not write later files, and their numbers may now be other edits'.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_request: Option<String>,
     },
     /// A new device made at the puskesmas for a user, with everything in its scope: opening it
     /// on a device that never had a link enrolls it (later exchanges go by file or by HTTP).
@@ -398,16 +406,10 @@ pub enum Bundle {
     /// The answer to a request file whose edit numbers the server had already applied with
     /// other edits (a restored or copied store): the device numbers its pending edits after
     /// `last_applied` and sends them again in its next file (`seq_reused` over HTTP).
-    Renumber {
-        device_id: Uuid,
-        last_applied: u64,
-    },
+    Renumber { device_id: Uuid, last_applied: u64 },
     /// A device enrolled by file asks for a token to sync over HTTP (sent over HTTP only,
     /// signed by the device's key; `made_ms` keeps an old one from being replayed).
-    TokenRequest {
-        device_id: Uuid,
-        made_ms: i64,
-    },
+    TokenRequest { device_id: Uuid, made_ms: i64 },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

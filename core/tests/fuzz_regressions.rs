@@ -58,7 +58,7 @@ fn seed_corpus_is_real() {
     assert_eq!(req.device_id, entry::DEVICE_ID);
     assert_eq!(req.edits.len(), 5);
     let bundle = std::fs::read(dir.join("bundle/real-request-bundle.sinergi")).unwrap();
-    let Bundle::Request { request } = sinergi_core::seal::open(&bundle).unwrap().bundle else {
+    let Bundle::Request { request, .. } = sinergi_core::seal::open(&bundle).unwrap().bundle else {
         panic!("request bundle")
     };
     assert_eq!(request.edits.len(), 5);
@@ -173,6 +173,7 @@ fn write_seed_corpus() {
         &Bundle::Reply {
             device_id: entry::DEVICE_ID,
             response,
+            for_request: None,
         },
     )
     .unwrap();

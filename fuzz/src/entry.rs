@@ -496,7 +496,7 @@ pub fn bundle(data: &[u8]) {
     } else {
         protocol::gzip(data)
     };
-    if let Ok(Bundle::Request { request }) = sinergi_core::seal::open(&file).map(|o| o.bundle) {
+    if let Ok(Bundle::Request { request, .. }) = sinergi_core::seal::open(&file).map(|o| o.bundle) {
         validate_edits(&request.edits);
     }
     let dir = scratch_dir();

@@ -385,7 +385,7 @@ impl Service {
     /// its device's key, and the reply is signed by the server's.
     pub fn import_bundle(&self, bytes: &[u8]) -> Result<BundleOut> {
         let opened = open_sealed(bytes)?;
-        let Bundle::Request { mut request } = opened.bundle else {
+        let Bundle::Request { mut request, id } = opened.bundle else {
             return Err(wrong_bundle());
         };
         let who = self.signer(request.device_id, &opened.key)?;
@@ -394,6 +394,7 @@ impl Service {
             Ok(response) => Bundle::Reply {
                 device_id: request.device_id,
                 response,
+                for_request: id,
             },
             // A file-only device learns where to number from by the same road back.
             Err(ServerError::SeqReused(last_applied)) => Bundle::Renumber {

@@ -117,3 +117,45 @@ fn a_restored_phone_that_travels_by_file_loses_nothing() {
         assert!(on_server(&p, id), "{id} is on the server");
     }
 }
+
+#[test]
+fn an_old_reply_opened_on_a_restored_phone_takes_nothing_from_it() {
+    let p = Puskesmas::new();
+    let dir = tempfile::tempdir().unwrap();
+    let enroll_file = dir.path().join("daftar.sinergi");
+    assert!(p
+        .enroll_file("kader_a", None, &enroll_file)
+        .status
+        .success());
+    let kader = Client::new();
+    kader.ok(&["bundle", "open", enroll_file.to_str().unwrap()]);
+    let file = |n: &str| dir.path().join(format!("{n}.sinergi"));
+    let export = |n: &str| kader.ok(&["bundle", "export", "--out", file(n).to_str().unwrap()]);
+    let backup = tempfile::tempdir().unwrap();
+    copy_folder(kader.dir.path(), backup.path());
+    let ani = kader.add_child(&p.posyandu_a, "Ani");
+    export("1");
+    assert!(p
+        .import_bundle(&file("1"), &file("1-balasan"))
+        .status
+        .success());
+    // The phone goes back to the copy made before Ani; Bayu takes Ani's number, and the file
+    // carrying him is lost on the way. Then the old reply (to Ani's file) is opened.
+    copy_folder(backup.path(), kader.dir.path());
+    let bayu = kader.add_child(&p.posyandu_a, "Bayu");
+    export("2-hilang");
+    kader.ok(&["bundle", "import", file("1-balasan").to_str().unwrap()]);
+    assert_eq!(kader.status()["pending_edits"], 1, "Bayu is still pending");
+    // The next files deliver him (renumbered after the server's last number).
+    for n in ["3", "4"] {
+        export(n);
+        let reply = file(&format!("{n}-balasan"));
+        assert!(p.import_bundle(&file(n), &reply).status.success());
+        kader.ok(&["bundle", "import", reply.to_str().unwrap()]);
+    }
+    assert_eq!(kader.status()["pending_edits"], 0);
+    for id in [&ani, &bayu] {
+        assert!(on_server(&p, id), "{id} is on the server");
+        assert!(!kader.child(id).is_null(), "{id} is on the phone");
+    }
+}

@@ -196,6 +196,7 @@ fn a_forged_or_changed_reply_changes_nothing_and_no_reply_acknowledges_unsent_ed
     let forged = dir.path().join("palsu.sinergi");
     let bundle = Bundle::Reply {
         device_id,
+        for_request: None,
         response: evil.clone(),
     };
     std::fs::write(&forged, seal::seal(&seal::new_secret(), &bundle).unwrap()).unwrap();

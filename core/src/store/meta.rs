@@ -136,6 +136,28 @@ impl LocalStore {
         set_or_clear(&self.conn, "insecure_http", on.then_some("1"))
     }
 
+    /// Remember a request file written (its id), for `exported`; the last 64 are kept.
+    pub fn note_exported(&self, id: &str) -> Result<()> {
+        let mut ids: Vec<String> = get(&self.conn, "exported_requests")?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        ids.push(id.to_string());
+        let keep = ids.len().saturating_sub(64);
+        set(
+            &self.conn,
+            "exported_requests",
+            &serde_json::to_string(&ids[keep..])?,
+        )
+    }
+
+    /// Did this store write the request file of this id?
+    pub fn exported(&self, id: &str) -> Result<bool> {
+        let ids: Vec<String> = get(&self.conn, "exported_requests")?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        Ok(ids.iter().any(|i| i == id))
+    }
+
     pub fn sync_state(&self) -> Result<SyncState> {
         let c = &self.conn;
         Ok(SyncState {

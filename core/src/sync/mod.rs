@@ -215,9 +215,14 @@ pub fn export_bundle(store: &LocalStore, out: &Path) -> Result<u64> {
     store.require_enrollment()?;
     let request = store.build_request(crate::protocol::MAX_PAGE, MAX_EDITS_PER_REQUEST, true)?;
     let n = request.edits.len() as u64;
-    let sealed = crate::seal::seal(&store.device_key()?, &Bundle::Request { request })
-        .map_err(CoreError::invalid)?;
+    let id = crate::seal::new_secret()[..32].to_string();
+    let bundle = Bundle::Request {
+        request,
+        id: Some(id.clone()),
+    };
+    let sealed = crate::seal::seal(&store.device_key()?, &bundle).map_err(CoreError::invalid)?;
     write_atomically(out, &sealed)?;
+    store.note_exported(&id)?;
     Ok(n)
 }
 
@@ -268,7 +273,8 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
     }
     let Bundle::Reply {
         device_id,
-        response,
+        mut response,
+        for_request,
     } = bundle
     else {
         return Err(CoreError::invalid(crate::Problem::new(
@@ -279,6 +285,19 @@ pub fn import_reply(store: &mut LocalStore, file: &Path) -> Result<SyncReport> {
         )));
     };
     check_device(&e, device_id)?;
+    if let Some(id) = for_request {
+        if !store.exported(&id)? {
+            // Not a file this store wrote (it was restored from an older copy, or the reply is
+            // another copy's): its records are news, its acknowledgements are not ours, and
+            // the cursor stays, so what it confirmed instead of sending comes with the next.
+            response.acked_through = 0;
+            response.refused.clear();
+            response.own.clear();
+            response.cursor = response.cursor.min(store.sync_state()?.cursor);
+            response.digest = None;
+            response.more = true;
+        }
+    }
     let applied = store.apply_response(&response)?;
     let mut report = SyncReport {
         pushed: 0,
