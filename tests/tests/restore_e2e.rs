@@ -17,6 +17,20 @@ fn copy_folder(from: &Path, to: &Path) {
     }
 }
 
+/// A kader's phone that never had a link: enrolled from a file, it travels by file only.
+fn file_only_kader() -> (Puskesmas, tempfile::TempDir, Client) {
+    let p = Puskesmas::new();
+    let dir = tempfile::tempdir().unwrap();
+    let enroll_file = dir.path().join("daftar.sinergi");
+    assert!(p
+        .enroll_file("kader_a", None, &enroll_file)
+        .status
+        .success());
+    let kader = Client::new();
+    kader.ok(&["bundle", "open", enroll_file.to_str().unwrap()]);
+    (p, dir, kader)
+}
+
 fn on_server(p: &Puskesmas, id: &str) -> bool {
     find(&p.records("child"), id).is_some()
 }
@@ -70,15 +84,7 @@ fn one_enrollment_on_two_phones_loses_nothing() {
 
 #[test]
 fn a_restored_phone_that_travels_by_file_loses_nothing() {
-    let p = Puskesmas::new();
-    let dir = tempfile::tempdir().unwrap();
-    let enroll_file = dir.path().join("daftar.sinergi");
-    assert!(p
-        .enroll_file("kader_a", None, &enroll_file)
-        .status
-        .success());
-    let kader = Client::new();
-    kader.ok(&["bundle", "open", enroll_file.to_str().unwrap()]);
+    let (p, dir, kader) = file_only_kader();
     let round = |n: &str| {
         let (req, reply) = (
             dir.path().join(format!("{n}.sinergi")),
@@ -120,15 +126,7 @@ fn a_restored_phone_that_travels_by_file_loses_nothing() {
 
 #[test]
 fn an_old_reply_opened_on_a_restored_phone_takes_nothing_from_it() {
-    let p = Puskesmas::new();
-    let dir = tempfile::tempdir().unwrap();
-    let enroll_file = dir.path().join("daftar.sinergi");
-    assert!(p
-        .enroll_file("kader_a", None, &enroll_file)
-        .status
-        .success());
-    let kader = Client::new();
-    kader.ok(&["bundle", "open", enroll_file.to_str().unwrap()]);
+    let (p, dir, kader) = file_only_kader();
     let file = |n: &str| dir.path().join(format!("{n}.sinergi"));
     let export = |n: &str| kader.ok(&["bundle", "export", "--out", file(n).to_str().unwrap()]);
     let backup = tempfile::tempdir().unwrap();
