@@ -25,7 +25,13 @@
 //!   back itself; see `install_crash_points`): either the process died (the device's
 //!   connection breaks, the server restarts from its files) or it survived a failed disk (the
 //!   device gets `internal`). A power cut loses nothing acknowledged (`synchronous=FULL`): it
-//!   is the server restarting from its files, a step of its own.
+//!   is the server restarting from its files, a step of its own;
+//! - forged and altered bundle files: a reply signed by a stranger's key that acknowledges
+//!   everything and pins the cursor, the server's genuine reply with one value changed, and a
+//!   request for a phone's device signed by another key. Each must be refused by its code
+//!   (`bundle_wrong_signer`, `bundle_altered`, `device_key_mismatch`) and change nothing, on
+//!   the phone (replica digest, sync state, refusals) or at the server (master digest). They
+//!   draw nothing from either random stream, so a schedule is the same with them.
 //!
 //! Checked after every exchange (from the master copy, read right after it):
 //! - a field changes hands only to an edit applied in this very exchange (a resent or replayed
@@ -539,6 +545,8 @@ struct Stats {
     seq_reused: AtomicU64,
     renumbered: AtomicU64,
     crashes: AtomicU64,
+    /// Forged or altered bundle files offered (each must be refused).
+    forged: AtomicU64,
     /// Crashes after which the server process restarted from its files.
     crash_restarts: AtomicU64,
 }
@@ -837,6 +845,13 @@ impl<'t> Sim<'t> {
                     puskesmas_id: e.puskesmas_id,
                     posyandu_id: e.posyandu_id,
                 })
+                .unwrap();
+            // The keys a real enrollment leaves: the device's own, bound at the server, and the
+            // server's, pinned on the device.
+            let key = sinergi_core::seal::public_key(&store.device_key().unwrap()).unwrap();
+            assert!(service.store.bind_device_key(e.device_id, &key).unwrap());
+            store
+                .set_server_key(&service.public_key().unwrap())
                 .unwrap();
             devs.push(Dev {
                 spec: i,
@@ -1280,8 +1295,108 @@ impl<'t> Sim<'t> {
                     self.edit(copy);
                 }
             }
+            // Draws nothing more from either stream: a schedule stays what it was.
+            10..=12 => self.forged_files(d),
             _ => {}
         }
+    }
+
+    /// Forged and altered bundle files: a reply signed by a stranger's key that acknowledges
+    /// everything and pins the cursor, the server's genuine reply with one value changed, and a
+    /// request for this phone's device signed by another key. Each is refused by name and changes
+    /// nothing, on the phone or at the server.
+    fn forged_files(&mut self, d: usize) {
+        use sinergi_core::protocol::Bundle;
+        use sinergi_core::seal;
+        let Some(resp) = self.devs[d].delivered.last().cloned() else {
+            return;
+        };
+        let name = self.name(d);
+        let service = self.service.as_ref().expect("server up");
+        let master_before = service.store.digest().unwrap();
+        let server_secret = service.store.secret("signing_key").unwrap();
+        let dir = self.dir.path().join("files");
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = self.devs[d].store();
+        let device_id = store.require_enrollment().unwrap().device_id;
+        let state = |st: &LocalStore| {
+            (
+                st.replica_digest().unwrap().root(),
+                st.sync_state().unwrap(),
+                st.refused().unwrap().len(),
+            )
+        };
+        let before = state(store);
+        let mut greedy = resp.clone();
+        greedy.acked_through = u64::MAX;
+        greedy.cursor = i64::MAX;
+        let forged = Bundle::Reply {
+            device_id,
+            response: greedy,
+            for_request: None,
+        };
+        let genuine = Bundle::Reply {
+            device_id,
+            response: resp,
+            for_request: None,
+        };
+        let altered = {
+            let bytes = seal::seal(&server_secret.expect("made at enrollment"), &genuine).unwrap();
+            let json = sinergi_core::protocol::gunzip(&bytes, 1 << 28).unwrap();
+            let text = String::from_utf8(json).unwrap();
+            let changed = text.replacen("cursor\\\":", "cursor\\\":9", 1);
+            assert_ne!(changed, text, "a value to change");
+            sinergi_core::protocol::gzip(changed.as_bytes())
+        };
+        let mut violations = Vec::new();
+        for (file, bytes, code) in [
+            (
+                "palsu",
+                seal::seal(&seal::new_secret(), &forged).unwrap(),
+                "bundle_wrong_signer",
+            ),
+            ("diubah", altered, "bundle_altered"),
+        ] {
+            let path = dir.join(format!("{file}.sinergi"));
+            std::fs::write(&path, bytes).unwrap();
+            match core_sync::import_reply(store, &path) {
+                Err(e) if e.code() == code => {}
+                other => violations.push(format!(
+                    "{name}: a {file} reply file was not refused with {code}: {other:?}"
+                )),
+            }
+            if state(store) != before {
+                violations.push(format!("{name}: a {file} reply file changed the phone"));
+            }
+        }
+        let request = Bundle::Request {
+            request: SyncRequest {
+                protocol: sinergi_core::protocol::PROTOCOL_VERSION,
+                device_id,
+                device_clock_ms: 0,
+                cursor: 0,
+                edits: Vec::new(),
+                page_limit: 10,
+                bundle: true,
+                want_digest: false,
+                repair: None,
+            },
+            id: None,
+        };
+        let stranger = seal::seal(&seal::new_secret(), &request).unwrap();
+        match service.import_bundle(&stranger) {
+            Err(e) if e.problem().code == "device_key_mismatch" => {}
+            other => violations.push(format!(
+                "{name}: a request file signed by another key was not refused: {:?}",
+                other.map(|o| o.bundle)
+            )),
+        }
+        if service.store.digest().unwrap() != master_before {
+            violations.push(format!("{name}: a forged request file changed the master"));
+        }
+        self.ledger.violations.extend(violations);
+        self.stats.forged.fetch_add(3, Ordering::Relaxed);
+        self.log(format!("{name}: forged and altered files refused"));
     }
 
     /// A backup: the phone's store folder copied aside, to be put back later.
@@ -1745,7 +1860,8 @@ fn simulation() {
          {} refusals, {} conflicts, {} old replies replayed, {} rows corrupted, {} repairs, \
          {} stores saved, {} restored ({} undelivered edits gone with the newer copy), \
          {} copied onto a second phone, {} requests refused as seq_reused ({} edits renumbered), \
-         {} server crashes inside a transaction ({} of them restarts)",
+         {} server crashes inside a transaction ({} of them restarts), {} forged or altered \
+         files refused",
         g(&stats.schedules),
         began.elapsed(),
         g(&stats.exchanges),
@@ -1767,6 +1883,7 @@ fn simulation() {
         g(&stats.renumbered),
         g(&stats.crashes),
         g(&stats.crash_restarts),
+        g(&stats.forged),
     );
     if let Some((seed, e)) = failure.into_inner().unwrap() {
         panic!(
