@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
 use sinergi_core::model::{check_write, validate_record, Fields, Kind, Lookup, REFERENCES};
-use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, SyncRequest};
+use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, SyncRequest, SyncResponse};
 use sinergi_core::store::CLOCK_WARNING_MS;
 use sinergi_core::Problem;
 use std::collections::{HashMap, HashSet};
@@ -57,6 +57,65 @@ fn today(now_ms: i64) -> chrono::NaiveDate {
 
 fn refuse(code: &str, id: &str, en: &str) -> Problem {
     Problem::new(code, None, id.into(), en.into())
+}
+
+/// A backend's page query: the changes and exits in a device's scope after a cursor.
+pub type PullFn<'a> = dyn Fn(i64, u32) -> Result<Page> + 'a;
+
+/// The exchange, written once for every backend: apply the request's edits, then the page of
+/// changes in the device's scope (every page for a file), the confirmations of its own writes,
+/// and the scope digest or the repair it asked for. A backend runs it inside its transaction and
+/// gives its page query and its sequence counter as this transaction sees it.
+pub fn exchange(
+    tx: &dyn RecordTx,
+    who: &Principal,
+    req: &SyncRequest,
+    now: i64,
+    digests: &super::scope_digest::DigestCache,
+    pull: &PullFn,
+    current_seq: &dyn Fn() -> Result<i64>,
+) -> Result<SyncResponse> {
+    let applied = apply_request(tx, who, req, now)?;
+    let mut page = pull(req.cursor, req.page_limit)?;
+    if req.bundle {
+        // A file cannot ask again: carry every page.
+        while page.more {
+            let next = pull(page.cursor, req.page_limit)?;
+            page.changes.extend(next.changes);
+            page.exits.extend(next.exits);
+            page.cursor = next.cursor;
+            page.more = next.more;
+        }
+    }
+    let own = confirm_own(req, &applied, &mut page);
+    let unchanged_at = if req.edits.is_empty() {
+        Some(current_seq()?)
+    } else {
+        None
+    };
+    let (digest, repair) = super::scope_digest::digest_answer(
+        req,
+        who,
+        page.more,
+        digests,
+        unchanged_at,
+        &mut |cursor, limit| pull(cursor, limit),
+    )?;
+    Ok(SyncResponse {
+        acked_through: applied.acked_through,
+        refused: applied.refused,
+        conflicts: applied.conflicts,
+        changes: page.changes,
+        exits: page.exits,
+        cursor: page.cursor,
+        more: page.more,
+        server_clock_ms: now,
+        clock_offset_ms: applied.clock_offset_ms,
+        clock_warning: applied.clock_warning,
+        digest,
+        repair,
+        own,
+    })
 }
 
 /// Apply the edits of one request, inside the backend's transaction.

@@ -86,6 +86,23 @@ impl Principal {
             _ => puskesmas.is_some() && puskesmas == self.puskesmas_id,
         }
     }
+
+    /// Must this device drop a record that left (old posyandu and puskesmas) for a puskesmas?
+    /// A kader's posyandu loses it wherever it went; a bidan or coordinator only when it left
+    /// her puskesmas.
+    pub fn sees_exit(
+        &self,
+        old_posyandu: Option<Uuid>,
+        old_puskesmas: Option<Uuid>,
+        new_puskesmas: Option<Uuid>,
+    ) -> bool {
+        !self.is_server()
+            && self.covers(old_posyandu, old_puskesmas)
+            && match self.role {
+                Role::Kader => true,
+                _ => new_puskesmas != self.puskesmas_id,
+            }
+    }
 }
 
 /// A user as stored.

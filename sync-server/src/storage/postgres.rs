@@ -27,7 +27,7 @@
 //! the number applied; a server applies the missing ones at start under a session advisory lock,
 //! so two processes starting at once do not race.
 
-use super::engine::{self, apply_request};
+use super::engine;
 use super::scope_digest;
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
@@ -326,13 +326,7 @@ impl PostgresStore {
         for r in &rows {
             let (old_p, old_q, new_q): (Option<Uuid>, Option<Uuid>, Option<Uuid>) =
                 (r.get(3), r.get(4), r.get(5));
-            let concerns = !who.is_server()
-                && who.covers(old_p, old_q)
-                && match who.role {
-                    Role::Kader => true,
-                    _ => new_q != who.puskesmas_id,
-                };
-            if concerns {
+            if who.sees_exit(old_p, old_q, new_q) {
                 page.exits.push(Exit {
                     kind: parse_kind(r.get(0))?,
                     id: r.get(1),
@@ -720,46 +714,15 @@ impl MasterStore for PostgresStore {
             Mode::Write
         };
         self.with_tx(mode, |tx| {
-            let applied = apply_request(tx, who, req, now)?;
-            let mut page = Self::pull(tx, who, req.cursor, req.page_limit)?;
-            if req.bundle {
-                while page.more {
-                    let next = Self::pull(tx, who, page.cursor, req.page_limit)?;
-                    page.changes.extend(next.changes);
-                    page.exits.extend(next.exits);
-                    page.cursor = next.cursor;
-                    page.more = next.more;
-                }
-            }
-            let own = engine::confirm_own(req, &applied, &mut page);
-            let unchanged_at = if req.edits.is_empty() {
-                Some(tx.current_seq()?)
-            } else {
-                None
-            };
-            let (digest, repair) = scope_digest::digest_answer(
-                req,
+            engine::exchange(
+                tx,
                 who,
-                page.more,
+                req,
+                now,
                 &self.digests,
-                unchanged_at,
-                &mut |cursor, limit| Self::pull(tx, who, cursor, limit),
-            )?;
-            Ok(SyncResponse {
-                acked_through: applied.acked_through,
-                refused: applied.refused,
-                conflicts: applied.conflicts,
-                changes: page.changes,
-                exits: page.exits,
-                cursor: page.cursor,
-                more: page.more,
-                server_clock_ms: now,
-                clock_offset_ms: applied.clock_offset_ms,
-                clock_warning: applied.clock_warning,
-                digest,
-                repair,
-                own,
-            })
+                &|cursor, limit| Self::pull(tx, who, cursor, limit),
+                &|| tx.current_seq(),
+            )
         })
     }
 

@@ -1,7 +1,7 @@
 //! The embedded master store: one SQLite file in WAL mode. One writer at a time (a mutex), which
 //! also makes sequence numbers visible in order (guarantee 5).
 
-use super::engine::{self, apply_request};
+use super::engine;
 use super::scope_digest;
 use super::{
     Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
@@ -273,13 +273,7 @@ impl SqliteStore {
             let old_p = old_p.as_deref().map(parse_uuid).transpose()?;
             let old_q = old_q.as_deref().map(parse_uuid).transpose()?;
             let new_q = new_q.as_deref().map(parse_uuid).transpose()?;
-            let concerns = !who.is_server()
-                && who.covers(old_p, old_q)
-                && match who.role {
-                    Role::Kader => true,
-                    _ => new_q != who.puskesmas_id,
-                };
-            if concerns {
+            if who.sees_exit(old_p, old_q, new_q) {
                 page.exits.push(Exit {
                     kind: parse_kind(&kind)?,
                     id: parse_uuid(&id)?,
@@ -615,47 +609,15 @@ impl RecordTx for Tx<'_> {
 impl MasterStore for SqliteStore {
     fn exchange(&self, who: &Principal, req: &SyncRequest, now: i64) -> Result<SyncResponse> {
         self.with_tx(|tx| {
-            let applied = apply_request(tx, who, req, now)?;
-            let mut page = Self::pull(tx, who, req.cursor, req.page_limit)?;
-            if req.bundle {
-                // A file cannot ask again: carry every page.
-                while page.more {
-                    let next = Self::pull(tx, who, page.cursor, req.page_limit)?;
-                    page.changes.extend(next.changes);
-                    page.exits.extend(next.exits);
-                    page.cursor = next.cursor;
-                    page.more = next.more;
-                }
-            }
-            let own = engine::confirm_own(req, &applied, &mut page);
-            let unchanged_at = if req.edits.is_empty() {
-                Some(tx.current_seq()?)
-            } else {
-                None
-            };
-            let (digest, repair) = scope_digest::digest_answer(
-                req,
+            engine::exchange(
+                tx,
                 who,
-                page.more,
+                req,
+                now,
                 &self.digests,
-                unchanged_at,
-                &mut |cursor, limit| Self::pull(tx, who, cursor, limit),
-            )?;
-            Ok(SyncResponse {
-                acked_through: applied.acked_through,
-                refused: applied.refused,
-                conflicts: applied.conflicts,
-                changes: page.changes,
-                exits: page.exits,
-                cursor: page.cursor,
-                more: page.more,
-                server_clock_ms: now,
-                clock_offset_ms: applied.clock_offset_ms,
-                clock_warning: applied.clock_warning,
-                digest,
-                repair,
-                own,
-            })
+                &|cursor, limit| Self::pull(tx, who, cursor, limit),
+                &|| tx.current_seq(),
+            )
         })
     }
 
