@@ -275,8 +275,8 @@ pub fn bundle(store: &mut LocalStore, cmd: BundleCmd) -> anyhow::Result<()> {
         }
         BundleCmd::Show { file } => print_preview(&core_sync::preview_bundle(&file)?),
         BundleCmd::Open { file } => {
-            print_preview(&core_sync::preview_bundle(&file)?);
-            let (e, r) = core_sync::open_bundle(store, &file)?;
+            let (e, r, preview) = core_sync::open_bundle(store, &file)?;
+            print_preview(&preview);
             println!(
                 "Perangkat dibuka sebagai {} ({:?}) dari {}",
                 e.user,

@@ -258,7 +258,7 @@ pub async fn open_bundle(
     let path = PathBuf::from(path.trim());
     with_store(&state, move |s| {
         protect_before_enroll(s, &pin)?;
-        let (_, report) = core_sync::open_bundle(s, &path)?;
+        let (_, report, _) = core_sync::open_bundle(s, &path)?;
         Ok(SyncReportDto::from(&report))
     })
     .await

@@ -126,11 +126,15 @@ impl Service {
     /// pin its public half. Made the first time it is needed, and kept with the data (a backup
     /// or a copied store keeps it).
     fn signing_key(&self) -> Result<String> {
-        match self.store.secret(SIGNING_KEY)? {
-            Some(k) => Ok(k),
-            None => self
-                .store
-                .add_secret(SIGNING_KEY, &sinergi_core::seal::new_secret()),
+        self.secret_or_make(SIGNING_KEY, || Ok(sinergi_core::seal::new_secret()))
+    }
+
+    /// A secret of the server, made by `make` and kept the first time it is asked for (if two
+    /// processes race, the store keeps one and both get it).
+    fn secret_or_make(&self, name: &str, make: impl FnOnce() -> Result<String>) -> Result<String> {
+        match self.store.secret(name)? {
+            Some(v) => Ok(v),
+            None => self.store.add_secret(name, &make()?),
         }
     }
 
@@ -139,21 +143,16 @@ impl Service {
     /// its fingerprint (it travels in enrollment files; `sinergi-server tls fingerprint`).
     pub fn own_tls(&self) -> Result<crate::TlsIdentity> {
         // Certificate and key as one secret: two processes making them at once keep one pair.
-        let pair = match self.store.secret(TLS_IDENTITY)? {
-            Some(v) => v,
-            None => {
-                let made = rcgen::generate_simple_self_signed(vec![
-                    "localhost".to_string(),
-                    "127.0.0.1".to_string(),
-                    "sinergi.local".to_string(),
-                ])
-                .map_err(|e| ServerError::Data(format!("making a certificate: {e}")))?;
-                let pair =
-                    serde_json::to_string(&[made.cert.pem(), made.signing_key.serialize_pem()])
-                        .map_err(|e| ServerError::Data(e.to_string()))?;
-                self.store.add_secret(TLS_IDENTITY, &pair)?
-            }
-        };
+        let pair = self.secret_or_make(TLS_IDENTITY, || {
+            let made = rcgen::generate_simple_self_signed(vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+                "sinergi.local".to_string(),
+            ])
+            .map_err(|e| ServerError::Data(format!("making a certificate: {e}")))?;
+            serde_json::to_string(&[made.cert.pem(), made.signing_key.serialize_pem()])
+                .map_err(|e| ServerError::Data(e.to_string()))
+        })?;
         let [cert, key]: [String; 2] = serde_json::from_str(&pair)
             .map_err(|e| ServerError::Data(format!("the stored certificate: {e}")))?;
         Ok(crate::TlsIdentity {

@@ -495,7 +495,24 @@ impl Client {
 
     /// `sinergi enroll --json` with this password, whatever its outcome.
     pub fn enroll_with(&self, url: &str, user: &str, password: &str, device_name: &str) -> Output {
-        let args = [
+        self.enroll_args(url, user, password, device_name, &[])
+    }
+
+    /// `sinergi enroll --json` with the test password and these extra arguments (how to trust
+    /// the server: `--ca-cert`, `--tls-fingerprint`, `--insecure-http`), whatever its outcome.
+    pub fn enroll_trusting(&self, url: &str, user: &str, extra: &[&str]) -> Output {
+        self.enroll_args(url, user, PASSWORD, &format!("hp-{user}"), extra)
+    }
+
+    fn enroll_args(
+        &self,
+        url: &str,
+        user: &str,
+        password: &str,
+        device_name: &str,
+        extra: &[&str],
+    ) -> Output {
+        let mut args = vec![
             "enroll",
             "--server",
             url,
@@ -506,6 +523,7 @@ impl Client {
             device_name,
             "--json",
         ];
+        args.extend(extra);
         self.run_stdin(&args, Some(password))
     }
 

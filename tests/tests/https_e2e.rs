@@ -8,21 +8,6 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn enroll(c: &Client, url: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "enroll",
-        "--server",
-        url,
-        "--user",
-        "kader_a",
-        "--password-stdin",
-        "--device-name",
-        "hp",
-    ];
-    args.extend(extra);
-    c.run_stdin(&args, Some(PASSWORD))
-}
-
 #[test]
 fn the_servers_own_certificate_is_pinned_and_nothing_else_passes() {
     let p = Puskesmas::new();
@@ -33,7 +18,7 @@ fn the_servers_own_certificate_is_pinned_and_nothing_else_passes() {
 
     // Not trusted by the system: refused, and the fingerprint it presents is shown to compare.
     let a = Client::new();
-    let out = enroll(&a, &server.url, &[]);
+    let out = a.enroll_trusting(&server.url, "kader_a", &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("tls_untrusted"), "{}", stderr(&out));
     assert!(
@@ -45,7 +30,7 @@ fn the_servers_own_certificate_is_pinned_and_nothing_else_passes() {
 
     // A wrong fingerprint: refused as well.
     let wrong = "ab".repeat(32);
-    let out = enroll(&a, &server.url, &["--tls-fingerprint", &wrong]);
+    let out = a.enroll_trusting(&server.url, "kader_a", &["--tls-fingerprint", &wrong]);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("tls_pin_mismatch"),
@@ -59,7 +44,11 @@ fn the_servers_own_certificate_is_pinned_and_nothing_else_passes() {
         .chunks(2)
         .map(|c| String::from_utf8_lossy(c).to_uppercase())
         .collect();
-    let out = enroll(&a, &server.url, &["--tls-fingerprint", &colons.join(":")]);
+    let out = a.enroll_trusting(
+        &server.url,
+        "kader_a",
+        &["--tls-fingerprint", &colons.join(":")],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let id = a.add_child(&p.posyandu_a, "Lewat HTTPS");
     a.sync();
@@ -112,17 +101,20 @@ fn plain_http_to_another_machine_needs_insecure_http() {
     // a server on the network.
     let url = server.url.replace("127.0.0.1", "0.0.0.0");
     let a = Client::new();
-    let out = enroll(&a, &url, &[]);
+    let out = a.enroll_trusting(&url, "kader_a", &[]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("insecure_http"), "{}", stderr(&out));
     assert_eq!(a.status()["enrolled"], false);
-    let out = enroll(&a, &url, &["--insecure-http"]);
+    let out = a.enroll_trusting(&url, "kader_a", &["--insecure-http"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(a.status()["insecure_http"], true);
     a.sync();
     // Loopback needs no flag: nothing leaves the machine.
     let b = Client::new();
-    assert!(enroll(&b, &server.url, &[]).status.success());
+    assert!(b
+        .enroll_trusting(&server.url, "kader_a", &[])
+        .status
+        .success());
     assert_eq!(b.status()["insecure_http"], false);
 }
 

@@ -158,24 +158,6 @@ impl Pki {
     }
 }
 
-fn enroll_args<'a>(url: &'a str, user: &'a str, ca: Option<&'a str>) -> Vec<&'a str> {
-    let mut a = vec![
-        "enroll",
-        "--server",
-        url,
-        "--user",
-        user,
-        "--password-stdin",
-        "--device-name",
-        "hp-tls",
-        "--json",
-    ];
-    if let Some(c) = ca {
-        a.extend(["--ca-cert", c]);
-    }
-    a
-}
-
 fn not_enrolled(dir: &Path) -> bool {
     let store = sinergi_core::store::LocalStore::open(dir).unwrap();
     store.enrollment().unwrap().is_none() && store.server_ca().unwrap().is_none()
@@ -201,7 +183,7 @@ fn https_with_the_puskesmas_certificate() {
     // A device that does not know the puskesmas CA refuses the server: nothing is stored,
     // nothing is sent past the handshake.
     let stranger = Client::new();
-    let out = stranger.run_stdin(&enroll_args(&url, "kader_a", None), Some(PASSWORD));
+    let out = stranger.enroll_trusting(&url, "kader_a", &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("[tls_untrusted]"), "{err}");
@@ -212,7 +194,7 @@ fn https_with_the_puskesmas_certificate() {
     // keeps serving.
     let plain = url.replace("https://", "http://");
     let t = Instant::now();
-    let out = stranger.run_stdin(&enroll_args(&plain, "kader_a", None), Some(PASSWORD));
+    let out = stranger.enroll_trusting(&plain, "kader_a", &[]);
     assert_eq!(out.status.code(), Some(4));
     assert!(t.elapsed() < Duration::from_secs(15));
     assert!(not_enrolled(stranger.dir.path()));
@@ -221,10 +203,7 @@ fn https_with_the_puskesmas_certificate() {
 
     // A CA file that is not a certificate is refused before any connection.
     std::fs::write(pki.path("rusak.pem"), "bukan sertifikat").unwrap();
-    let out = stranger.run_stdin(
-        &enroll_args(&url, "kader_a", Some(&pki.s("rusak.pem"))),
-        Some(PASSWORD),
-    );
+    let out = stranger.enroll_trusting(&url, "kader_a", &["--ca-cert", &pki.s("rusak.pem")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_ca_cert"));
     assert!(not_enrolled(stranger.dir.path()));
@@ -232,7 +211,7 @@ fn https_with_the_puskesmas_certificate() {
     // With the CA: enroll, work, sync; the device remembers the CA for every later sync.
     let kader = Client::new();
     let ca = pki.s("ca.pem");
-    let out = kader.run_stdin(&enroll_args(&url, "kader_a", Some(&ca)), Some(PASSWORD));
+    let out = kader.enroll_trusting(&url, "kader_a", &["--ca-cert", &ca]);
     assert!(
         out.status.success(),
         "{}",
@@ -241,7 +220,7 @@ fn https_with_the_puskesmas_certificate() {
     let child = kader.add_child(&p.posyandu_a, "Anak Aman");
     assert_eq!(kader.sync()["acknowledged"], 1);
     let bidan = Client::new();
-    let out = bidan.run_stdin(&enroll_args(&url, "bidan", Some(&ca)), Some(PASSWORD));
+    let out = bidan.enroll_trusting(&url, "bidan", &["--ca-cert", &ca]);
     assert!(out.status.success());
     assert_eq!(bidan.child(&child)["name"], "Anak Aman");
     assert_eq!(p.records("child").len(), 1);

@@ -136,11 +136,16 @@ impl LocalStore {
         set_or_clear(&self.conn, "insecure_http", on.then_some("1"))
     }
 
+    /// The ids of the request files this store wrote, oldest first (the last 64).
+    fn exported_ids(&self) -> Result<Vec<String>> {
+        Ok(get(&self.conn, "exported_requests")?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
     /// Remember a request file written (its id), for `exported`; the last 64 are kept.
     pub fn note_exported(&self, id: &str) -> Result<()> {
-        let mut ids: Vec<String> = get(&self.conn, "exported_requests")?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
+        let mut ids = self.exported_ids()?;
         ids.push(id.to_string());
         let keep = ids.len().saturating_sub(64);
         set(
@@ -152,10 +157,7 @@ impl LocalStore {
 
     /// Did this store write the request file of this id?
     pub fn exported(&self, id: &str) -> Result<bool> {
-        let ids: Vec<String> = get(&self.conn, "exported_requests")?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        Ok(ids.iter().any(|i| i == id))
+        Ok(self.exported_ids()?.iter().any(|i| i == id))
     }
 
     pub fn sync_state(&self) -> Result<SyncState> {

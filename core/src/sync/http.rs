@@ -88,7 +88,12 @@ impl HttpTransport {
 
     /// Trusting the server as `trust` says. Plain `http://` is refused for any host but this
     /// machine unless `trust.insecure_http`; a pin needs `https://`.
-    pub fn with_trust(base: &str, trust: Trust) -> Result<Self> {
+    pub fn with_trust(base: &str, mut trust: Trust) -> Result<Self> {
+        trust.pin = trust
+            .pin
+            .as_deref()
+            .map(normalize_fingerprint)
+            .transpose()?;
         let ca_pem = trust.ca_pem.as_deref();
         if base.trim().is_empty() {
             // A device opened from an enrollment file that named no server.
@@ -128,8 +133,7 @@ impl HttpTransport {
             )));
         }
         if let Some(pin) = &trust.pin {
-            builder =
-                builder.use_preconfigured_tls(pinned::config(Some(normalize_fingerprint(pin)?)));
+            builder = builder.use_preconfigured_tls(pinned::config(Some(pin.clone())));
         }
         if let Some(pem) = ca_pem {
             if !https {
@@ -153,12 +157,6 @@ impl HttpTransport {
             Some(_) => bad_ca(&error_chain(&e)),
             None => CoreError::Network(error_chain(&e)),
         })?;
-        let mut trust = trust;
-        trust.pin = trust
-            .pin
-            .as_deref()
-            .map(normalize_fingerprint)
-            .transpose()?;
         Ok(HttpTransport {
             base: base.trim_end_matches('/').to_string(),
             client,

@@ -414,8 +414,12 @@ fn check_device(e: &Enrollment, device_id: uuid::Uuid) -> Result<()> {
 /// trusts the server key that signed the file, and makes its own key; it syncs later by bundle
 /// files, or over HTTP when the file names a server. The file holds no token: an enrollment
 /// file opened on a second phone makes nothing the server will take from it (its first signed
-/// request binds the device's key, and the other phone's are refused).
-pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, SyncReport)> {
+/// request binds the device's key, and the other phone's are refused). Also returns what the
+/// file said (`preview_bundle`), read once.
+pub fn open_bundle(
+    store: &mut LocalStore,
+    file: &Path,
+) -> Result<(Enrollment, SyncReport, EnrollmentPreview)> {
     if let Some(e) = store.enrollment()? {
         return Err(CoreError::invalid(crate::Problem::new(
             "already_enrolled",
@@ -435,6 +439,7 @@ pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, S
     let e = Enrollment {
         server_url: preview
             .server_url
+            .as_deref()
             .unwrap_or_default()
             .trim_end_matches('/')
             .to_string(),
@@ -460,6 +465,7 @@ pub fn open_bundle(store: &mut LocalStore, file: &Path) -> Result<(Enrollment, S
                 clock_warning: response.clock_warning,
                 ..SyncReport::default()
             },
+            preview,
         )),
         Err(err) => {
             // Nothing half-done: the device stays unenrolled and can try again.
