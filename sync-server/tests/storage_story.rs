@@ -535,7 +535,7 @@ fn copy_and_compare(from: &dyn MasterStore, to: &dyn MasterStore) {
     })
     .unwrap();
     assert!(rows.iter().any(|r| matches!(r, Row::Refusal(..))));
-    assert!(rows.iter().any(|r| matches!(r, Row::Exit { .. })));
+    assert!(rows.iter().any(|r| matches!(r, Row::Exit(_))));
     assert!(
         rows.iter()
             .any(|r| matches!(r, Row::User(u) if u.disabled && u.name == "kader_b")),

@@ -196,7 +196,7 @@ impl World {
         let mut lines = Vec::new();
         self.store
             .export(&mut |row| {
-                if matches!(row, Row::Record(_) | Row::Exit { .. } | Row::Counter(..)) {
+                if matches!(row, Row::Record(_) | Row::Exit(_) | Row::Counter(..)) {
                     lines.push(row.canonical());
                 }
                 Ok(())

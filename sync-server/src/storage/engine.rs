@@ -2,7 +2,10 @@
 //! (guarantee 6), per-field last-writer-wins with conflict records (2, 3), idempotent pushes (4),
 //! scope (9), records that move between posyandu, duplicate children and their merging.
 
-use super::{DupKeys, MasterField, MasterRecord, Page, Principal, RecordTx, Result, ServerError};
+use super::batch::{pair_name, Batch};
+use super::{
+    DupKeys, ExitRow, MasterField, MasterRecord, Page, Principal, RecordTx, Result, ServerError,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sinergi_core::hlc::Hlc;
@@ -38,9 +41,9 @@ pub struct OwnWrite {
     refused: bool,
 }
 
-struct TxLookup<'a>(&'a dyn RecordTx);
+struct TxLookup<'a, 'b>(&'a Batch<'b>);
 
-impl Lookup for TxLookup<'_> {
+impl Lookup for TxLookup<'_, '_> {
     fn fields_of(&self, kind: Kind, id: Uuid) -> Option<Fields> {
         match self.0.get(id) {
             Ok(Some(r)) if r.kind == kind => Some(r.values()),
@@ -75,7 +78,9 @@ pub fn exchange(
     pull: &PullFn,
     current_seq: &dyn Fn() -> Result<i64>,
 ) -> Result<SyncResponse> {
-    let applied = apply_request(tx, who, req, now)?;
+    let batch = Batch::new(tx);
+    let applied = apply_request(&batch, who, req, now)?;
+    batch.flush()?;
     let mut page = pull(req.cursor, req.page_limit)?;
     if req.bundle {
         // A file cannot ask again: carry every page.
@@ -119,12 +124,7 @@ pub fn exchange(
 }
 
 /// Apply the edits of one request, inside the backend's transaction.
-pub fn apply_request(
-    tx: &dyn RecordTx,
-    who: &Principal,
-    req: &SyncRequest,
-    now: i64,
-) -> Result<Applied> {
+pub fn apply_request(tx: &Batch, who: &Principal, req: &SyncRequest, now: i64) -> Result<Applied> {
     let (mut last_applied, last_sync, enrolled_ms) = tx.device_progress(who.device_id)?;
     // A bundle's transit time is unknown: no offset is measured, the window clamp still holds.
     let offset = if req.bundle {
@@ -141,31 +141,36 @@ pub fn apply_request(
         clock_warning: offset.abs() > CLOCK_WARNING_MS,
         ..Applied::default()
     };
+    let hashes: Vec<String> = req.edits.iter().map(edit_hash).collect();
     // A number already applied is a retry only if it carries the same edit: otherwise this
     // store was restored, copied or rolled back, and its new edits must not be taken for old
     // ones. Nothing is applied; the device numbers its pending edits again (`seq_reused`).
-    for e in req.edits.iter().filter(|e| e.device_seq <= last_applied) {
-        if tx
-            .edit_hash(who.device_id, e.device_seq)?
-            .is_some_and(|h| h != edit_hash(e))
-        {
+    let first = req.edits.first().map_or(1, |e| e.device_seq);
+    let stored = tx.stored_edit_hashes(who.device_id, first, last_applied)?;
+    for (e, hash) in req.edits.iter().zip(&hashes) {
+        if e.device_seq <= last_applied && stored.get(&e.device_seq).is_some_and(|h| h != hash) {
             return Err(ServerError::SeqReused(last_applied));
         }
     }
-    for edit in &req.edits {
+    let new: Vec<&Edit> = req
+        .edits
+        .iter()
+        .filter(|e| e.device_seq > last_applied)
+        .collect();
+    tx.prefetch(who.device_id, &new)?;
+    for (edit, hash) in req.edits.iter().zip(hashes) {
         if edit.device_seq <= last_applied {
             continue; // already handled: a retry after a lost response
         }
-        let hash = edit_hash(edit);
         // The same edit under a new number: a copy of this store (restored, or on a second
         // phone) numbered its pending edits again after this one had been handled from another
         // copy. It is handled once: the same answer under the new number, nothing applied.
         if let Some(first) = tx.edit_seq_of_hash(who.device_id, &hash)? {
             for mut r in tx.refusals(who.device_id, first, first)? {
                 r.device_seq = edit.device_seq;
-                tx.add_refusal(who.device_id, &r)?;
+                tx.add_refusal(who.device_id, r);
             }
-            tx.add_edit_hash(who.device_id, edit.device_seq, &hash)?;
+            tx.add_edit_hash(who.device_id, edit.device_seq, hash);
             last_applied = edit.device_seq;
             continue;
         }
@@ -181,11 +186,11 @@ pub fn apply_request(
         let first_touch = !out.own.contains_key(&edit.id);
         // Each edit in its own savepoint: a refused one leaves no trace at all, whatever it
         // had written before the rule that refused it (a merge's follow-up moves, say).
-        tx.savepoint()?;
+        tx.savepoint();
         let result = apply_edit(tx, who, edit, hlc, now, first_touch);
         match &result {
-            Ok(Ok(_)) => tx.release_savepoint()?,
-            _ => tx.rollback_savepoint()?,
+            Ok(Ok(_)) => tx.release_savepoint(),
+            _ => tx.rollback_savepoint(),
         }
         // A store error is not the edit's fault: the whole request fails and is retried,
         // nothing is acknowledged.
@@ -221,10 +226,10 @@ pub fn apply_request(
                     id: edit.id,
                     problem,
                 };
-                tx.add_refusal(who.device_id, &r)?;
+                tx.add_refusal(who.device_id, r);
             }
         }
-        tx.add_edit_hash(who.device_id, edit.device_seq, &hash)?;
+        tx.add_edit_hash(who.device_id, edit.device_seq, hash);
         last_applied = edit.device_seq;
     }
     tx.set_device_progress(who.device_id, last_applied, now)?;
@@ -315,9 +320,25 @@ fn own_version(
     (expected == c.fields).then_some(last)
 }
 
+/// The server's own edit on a backend's transaction, written when accepted.
+pub fn server_write(
+    db: &dyn RecordTx,
+    kind: Kind,
+    id: Uuid,
+    fields: Fields,
+    now: i64,
+) -> Result<std::result::Result<u32, Problem>> {
+    let batch = Batch::new(db);
+    let out = server_edit(&batch, kind, id, fields, now)?;
+    if out.is_ok() {
+        batch.flush()?;
+    }
+    Ok(out)
+}
+
 /// The server's own edit: same rules, always causally after what it has.
 pub fn server_edit(
-    tx: &dyn RecordTx,
+    tx: &Batch,
     kind: Kind,
     id: Uuid,
     fields: Fields,
@@ -355,7 +376,7 @@ struct EditDone {
 type EditResult = std::result::Result<EditDone, Problem>;
 
 fn apply_edit(
-    tx: &dyn RecordTx,
+    tx: &Batch,
     who: &Principal,
     edit: &Edit,
     hlc: Hlc,
@@ -487,14 +508,14 @@ fn apply_edit(
         if moved {
             // The exit sorts before the record's new version: a device never drops what arrived.
             let exit = tx.next_seq()?;
-            tx.add_exit(
-                exit,
+            tx.add_exit(ExitRow {
+                seq: exit,
                 kind,
-                rec.id,
-                rec.posyandu_id,
-                rec.puskesmas_id,
-                puskesmas,
-            )?;
+                id: rec.id,
+                old_posyandu: rec.posyandu_id,
+                old_puskesmas: rec.puskesmas_id,
+                new_puskesmas: puskesmas,
+            });
         }
         let seq = tx.next_seq()?;
         for name in &changed {
@@ -506,7 +527,7 @@ fn apply_edit(
         rec.puskesmas_id = puskesmas;
         rec.parent_id = parent;
         rec.seq = seq;
-        tx.put(&rec, &dup_keys(&rec))?;
+        tx.put(&rec);
         done.written = Some(seq);
         if moved {
             move_dependents(tx, rec.id, posyandu, puskesmas)?;
@@ -524,7 +545,7 @@ fn apply_edit(
         // device whose concurrent edit of that field lost (and that still shows its own value)
         // would never pull the winner (found by the simulation's digest check, seed 503).
         rec.seq = tx.next_seq()?;
-        tx.put(&rec, &dup_keys(&rec))?;
+        tx.put(&rec);
         done.written = Some(rec.seq);
     }
     for (field, winning, losing, loser) in losers {
@@ -569,7 +590,7 @@ fn uuid_field(f: &Fields, k: &str) -> Option<Uuid> {
 
 /// Scope of a record: (posyandu, puskesmas, parent).
 fn scope(
-    tx: &dyn RecordTx,
+    tx: &Batch,
     kind: Kind,
     id: Uuid,
     f: &Fields,
@@ -599,7 +620,7 @@ fn scope(
 
 /// A record moved: its dependents move with it, arrive whole where it went, and leave where it was.
 fn move_dependents(
-    tx: &dyn RecordTx,
+    tx: &Batch,
     parent: Uuid,
     posyandu: Option<Uuid>,
     puskesmas: Option<Uuid>,
@@ -611,24 +632,25 @@ fn move_dependents(
             continue;
         }
         let exit = tx.next_seq()?;
-        tx.add_exit(exit, d.kind, d.id, d.posyandu_id, d.puskesmas_id, puskesmas)?;
+        tx.add_exit(ExitRow {
+            seq: exit,
+            kind: d.kind,
+            id: d.id,
+            old_posyandu: d.posyandu_id,
+            old_puskesmas: d.puskesmas_id,
+            new_puskesmas: puskesmas,
+        });
         d.posyandu_id = posyandu;
         d.puskesmas_id = puskesmas;
         d.seq = tx.next_seq()?;
-        tx.put(&d, &dup_keys(&d))?;
+        tx.put(&d);
         queue.extend(tx.dependents(id)?);
     }
     Ok(())
 }
 
 /// Write a record as the server (conflict and duplicate records, cascades).
-fn write_server_record(
-    tx: &dyn RecordTx,
-    kind: Kind,
-    id: Uuid,
-    fields: Fields,
-    now: i64,
-) -> Result<()> {
+fn write_server_record(tx: &Batch, kind: Kind, id: Uuid, fields: Fields, now: i64) -> Result<()> {
     match server_edit(tx, kind, id, fields, now)? {
         Ok(_) => Ok(()),
         Err(p) => Err(super::ServerError::Data(format!(
@@ -647,35 +669,43 @@ pub fn normalize_name(s: &str) -> String {
 }
 
 pub fn dup_keys(rec: &MasterRecord) -> DupKeys {
-    if rec.kind != Kind::Child {
-        return DupKeys::default();
-    }
-    let v = rec.values();
-    if v.get("merged_into").is_some_and(|m| !m.is_null()) {
-        return DupKeys::default();
-    }
+    dup_keys_of(rec.kind, &rec.values())
+}
+
+/// The duplicate keys of a record of this kind with these values: a child's NIK and person
+/// (unless it is merged), a duplicate record's pair.
+pub fn dup_keys_of(kind: Kind, v: &Fields) -> DupKeys {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let person = match (s("name"), s("sex"), s("birth_date")) {
-        (Some(n), Some(x), Some(b)) => Some(format!(
-            "{}|{}|{}|{}",
-            normalize_name(&n),
-            x,
-            b,
-            s("mother_id")
-                .or_else(|| s("mother_name").map(|m| normalize_name(&m)))
-                .unwrap_or_default()
-        )),
-        _ => None,
-    };
-    DupKeys {
-        nik: s("nik"),
-        person,
+    match kind {
+        Kind::Duplicate => DupKeys {
+            pair: uuid_field(v, "child_a")
+                .zip(uuid_field(v, "child_b"))
+                .map(|(a, b)| pair_name(a, b)),
+            ..DupKeys::default()
+        },
+        Kind::Child if v.get("merged_into").is_none_or(|m| m.is_null()) => DupKeys {
+            nik: s("nik"),
+            person: match (s("name"), s("sex"), s("birth_date")) {
+                (Some(n), Some(x), Some(b)) => Some(format!(
+                    "{}|{}|{}|{}",
+                    normalize_name(&n),
+                    x,
+                    b,
+                    s("mother_id")
+                        .or_else(|| s("mother_name").map(|m| normalize_name(&m)))
+                        .unwrap_or_default()
+                )),
+                _ => None,
+            },
+            pair: None,
+        },
+        _ => DupKeys::default(),
     }
 }
 
-fn flag_duplicates(tx: &dyn RecordTx, rec: &MasterRecord, now: i64) -> Result<()> {
+fn flag_duplicates(tx: &Batch, rec: &MasterRecord, now: i64) -> Result<()> {
     let keys = dup_keys(rec);
-    if keys == DupKeys::default() {
+    if keys.nik.is_none() && keys.person.is_none() {
         return Ok(());
     }
     for other in tx.duplicate_candidates(&keys, rec.puskesmas_id, rec.id)? {
@@ -707,7 +737,7 @@ fn flag_duplicates(tx: &dyn RecordTx, rec: &MasterRecord, now: i64) -> Result<()
 /// A child was merged into another: its measurements and other records follow the kept child,
 /// moved with the writer's rights (every one of them must be the writer's to move).
 fn follow_merge(
-    tx: &dyn RecordTx,
+    tx: &Batch,
     who: &Principal,
     merged: &MasterRecord,
     now: i64,
@@ -756,7 +786,7 @@ fn bad_reference(code: &str, field: &str, id: &str, en: &str) -> Problem {
 /// Every reference an edit wrote points at an existing record of the right kind inside the
 /// writer's scope; a child is never merged into itself or into a chain that leads back to it.
 fn check_references(
-    tx: &dyn RecordTx,
+    tx: &Batch,
     who: &Principal,
     id: Uuid,
     kind: Kind,
@@ -807,7 +837,7 @@ fn check_references(
 }
 
 /// Does following `merged_into` from `from` reach `id`?
-fn merges_back(tx: &dyn RecordTx, from: Uuid, id: Uuid) -> Result<bool> {
+fn merges_back(tx: &Batch, from: Uuid, id: Uuid) -> Result<bool> {
     let mut at = from;
     for _ in 0..64 {
         if at == id {
@@ -825,7 +855,7 @@ fn merges_back(tx: &dyn RecordTx, from: Uuid, id: Uuid) -> Result<bool> {
 }
 
 /// A new record pointing at a merged child points at the kept child instead.
-fn redirect_merged_child(tx: &dyn RecordTx, fields: &mut Fields) -> Result<()> {
+fn redirect_merged_child(tx: &Batch, fields: &mut Fields) -> Result<()> {
     let Some(child) = uuid_field(fields, "child_id") else {
         return Ok(());
     };

@@ -2,6 +2,7 @@
 //! district): the backends only read and write rows, while the merge, scope and conflict rules
 //! live once in `engine`, run inside the backend's transaction.
 
+pub mod batch;
 pub mod engine;
 pub mod postgres;
 pub mod scope_digest;
@@ -14,7 +15,7 @@ use sinergi_core::merge::FieldState;
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
 use sinergi_core::Problem;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 
 pub type Result<T, E = ServerError> = std::result::Result<T, E>;
@@ -196,56 +197,55 @@ impl Page {
     }
 }
 
-/// What the engine needs from a backend, inside one transaction.
+/// A record that left a scope (old posyandu/puskesmas) for another puskesmas (or the same).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExitRow {
+    pub seq: i64,
+    pub kind: Kind,
+    pub id: Uuid,
+    pub old_posyandu: Option<Uuid>,
+    pub old_puskesmas: Option<Uuid>,
+    pub new_puskesmas: Option<Uuid>,
+}
+
+/// What the engine needs from a backend, inside one transaction: rows read and written many at
+/// a time (`batch::Batch` reads a request's rows in a few statements, decides in memory and
+/// writes them in a few more; over a network each statement is a round trip).
 pub trait RecordTx {
-    /// Start a savepoint (one per edit; they do not nest).
-    fn savepoint(&self) -> Result<()>;
-    /// Keep what was written since the savepoint.
-    fn release_savepoint(&self) -> Result<()>;
-    /// Undo everything since the savepoint, including what the transaction remembers in memory.
-    fn rollback_savepoint(&self) -> Result<()>;
-    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>>;
-    /// Write a record whose `seq` the engine has already taken from `next_seq`.
-    fn put(&self, rec: &MasterRecord, dup_keys: &DupKeys) -> Result<()>;
-    fn next_seq(&self) -> Result<i64>;
+    /// The records of these ids that exist (in no particular order).
+    fn get_many(&self, ids: &[Uuid]) -> Result<Vec<MasterRecord>>;
+    /// Write records (each id once) whose `seq` the engine has already taken.
+    fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()>;
+    /// The sequence counter as this transaction sees it.
+    fn current_seq(&self) -> Result<i64>;
+    fn set_seq(&self, seq: i64) -> Result<()>;
     fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>>;
-    /// Record that `id` left a scope (old posyandu/puskesmas) for another puskesmas (or the same).
-    fn add_exit(
-        &self,
-        seq: i64,
-        kind: Kind,
-        id: Uuid,
-        old_posyandu: Option<Uuid>,
-        old_puskesmas: Option<Uuid>,
-        new_puskesmas: Option<Uuid>,
-    ) -> Result<()>;
-    fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()>;
+    fn add_exits(&self, exits: &[ExitRow]) -> Result<()>;
+    /// Keep refusals (device, refusal), replacing any under the same device and number.
+    fn add_refusals(&self, refusals: &[(Uuid, Refusal)]) -> Result<()>;
     fn refusals(&self, device: Uuid, from_seq: u64, to_seq: u64) -> Result<Vec<Refusal>>;
-    /// The hash of the edit this device sent under this number (`engine::edit_hash`), if known.
-    fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>>;
-    fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()>;
-    /// The lowest number under which this device sent the edit of this hash, if it did.
-    fn edit_seq_of_hash(&self, device: Uuid, hash: &str) -> Result<Option<u64>>;
-    /// (highest edit number applied, server time of the last sync)
+    /// The hashes (`engine::edit_hash`) this device's edits `from..=to` were handled with.
+    fn edit_hashes(&self, device: Uuid, from_seq: u64, to_seq: u64) -> Result<Vec<(u64, String)>>;
+    /// Keep (device, number, hash) rows, replacing any under the same device and number.
+    fn add_edit_hashes(&self, hashes: &[(Uuid, u64, String)]) -> Result<()>;
+    /// For each of these hashes this device sent an edit under, the lowest number it used.
+    fn edit_seqs_of_hashes(&self, device: Uuid, hashes: &[String]) -> Result<HashMap<String, u64>>;
+    /// (highest edit number applied, server time of the last sync, enrollment time)
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)>;
     fn set_device_progress(&self, device: Uuid, last_applied: u64, last_sync_ms: i64)
         -> Result<()>;
-    /// Children sharing a duplicate key with this one, within the same puskesmas.
-    fn duplicate_candidates(
-        &self,
-        keys: &DupKeys,
-        puskesmas: Option<Uuid>,
-        except: Uuid,
-    ) -> Result<Vec<Uuid>>;
-    /// Is there already a duplicate record for this pair?
-    fn duplicate_pair_exists(&self, a: Uuid, b: Uuid) -> Result<bool>;
+    /// The children stored under any of these NIK or person keys (`DupKeys`).
+    fn children_with_keys(&self, niks: &[String], persons: &[String]) -> Result<Vec<MasterRecord>>;
+    /// Which of these pairs (`batch::pair_name`) a duplicate record names already.
+    fn pairs_existing(&self, pairs: &[String]) -> Result<HashSet<String>>;
 }
 
-/// Keys under which children are compared for duplicates.
+/// Keys under which children are compared for duplicates, and the pair a duplicate record names.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DupKeys {
     pub nik: Option<String>,
     pub person: Option<String>,
+    pub pair: Option<String>,
 }
 
 /// Called once per record by `MasterStore::scan`: kind, id, posyandu, current values.
@@ -317,14 +317,7 @@ pub trait MasterStore: Send + Sync {
 pub enum Row {
     Counter(String, i64),
     Record(MasterRecord),
-    Exit {
-        seq: i64,
-        kind: Kind,
-        id: Uuid,
-        old_posyandu: Option<Uuid>,
-        old_puskesmas: Option<Uuid>,
-        new_puskesmas: Option<Uuid>,
-    },
+    Exit(ExitRow),
     User(User),
     Device(Device, String),
     Refusal(Uuid, Refusal),
@@ -350,21 +343,14 @@ impl Row {
                 r.fields,
                 r.seq
             ]),
-            Row::Exit {
-                seq,
-                kind,
-                id,
-                old_posyandu,
-                old_puskesmas,
-                new_puskesmas,
-            } => json!([
+            Row::Exit(e) => json!([
                 "exit",
-                seq,
-                kind.as_str(),
-                id,
-                old_posyandu,
-                old_puskesmas,
-                new_puskesmas
+                e.seq,
+                e.kind.as_str(),
+                e.id,
+                e.old_posyandu,
+                e.old_puskesmas,
+                e.new_puskesmas
             ]),
             Row::User(u) => {
                 let mut line = json!([

@@ -30,15 +30,15 @@
 use super::engine;
 use super::scope_digest;
 use super::{
-    Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
+    Device, DupKeys, ExitRow, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
     RecordVisitor, Result, Row, TokenHolder, User, UserSummary,
 };
 use crate::error::ServerError;
 use postgres::{Client, IsolationLevel, NoTls, Statement, Transaction};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use uuid::Uuid;
 
@@ -271,12 +271,8 @@ impl PostgresStore {
         let t = Tx {
             tx: RefCell::new(tx),
             stmts: RefCell::new(stmts),
-            cache: Default::default(),
-            seq: Cell::new(None),
-            saved_seq: Cell::new(None),
         };
         let out = f(&t)?;
-        t.flush_seq()?;
         t.tx.into_inner().commit()?;
         Ok(out)
     }
@@ -387,27 +383,35 @@ fn parse_role(s: &str) -> Result<Role> {
     Role::parse(s).ok_or_else(|| ServerError::Data(format!("unknown role {s:?}")))
 }
 
-/// 'child_a|child_b' of a duplicate record.
-fn dup_pair(rec: &MasterRecord) -> Option<String> {
-    if rec.kind != Kind::Duplicate {
-        return None;
-    }
-    let v = rec.values();
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    Some(format!("{}|{}", s("child_a"), s("child_b")))
-}
-
 type Param<'p> = &'p (dyn postgres::types::ToSql + Sync);
 
-/// The engine's view of one PostgreSQL transaction: a read-through cache of the records it
-/// touches and the sequence counter kept in memory until the end (see the module notes).
+/// The engine's view of one PostgreSQL transaction (`batch::Batch` does the caching): every
+/// batch form is one statement over arrays, one round trip however many rows.
 struct Tx<'a> {
     tx: RefCell<Transaction<'a>>,
     stmts: RefCell<&'a mut HashMap<&'static str, Statement>>,
-    cache: RefCell<HashMap<Uuid, Option<MasterRecord>>>,
-    seq: Cell<Option<i64>>,
-    /// The sequence counter when the current savepoint was taken.
-    saved_seq: Cell<Option<i64>>,
+}
+
+/// The columns `record_of` reads.
+macro_rules! record_sql {
+    ($cond:literal) => {
+        concat!(
+            "SELECT id, kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE ",
+            $cond
+        )
+    };
+}
+
+fn record_of(r: &postgres::Row) -> Result<MasterRecord> {
+    Ok(MasterRecord {
+        id: r.get(0),
+        kind: parse_kind(r.get(1))?,
+        posyandu_id: r.get(2),
+        puskesmas_id: r.get(3),
+        parent_id: r.get(4),
+        fields: serde_json::from_str::<BTreeMap<String, MasterField>>(r.get(5))?,
+        seq: r.get(6),
+    })
 }
 
 impl Tx<'_> {
@@ -435,40 +439,10 @@ impl Tx<'_> {
         Ok(self.tx.borrow_mut().execute(&st, params)?)
     }
 
-    fn current_seq(&self) -> Result<i64> {
-        if let Some(s) = self.seq.get() {
-            return Ok(s);
-        }
-        let s: i64 = self
-            .query_opt("SELECT value FROM counters WHERE name = 'seq'", &[])?
-            .map(|r| r.get(0))
-            .unwrap_or(0);
-        self.seq.set(Some(s));
-        Ok(s)
-    }
-
-    fn flush_seq(&self) -> Result<()> {
-        if let Some(s) = self.seq.get() {
-            self.execute("UPDATE counters SET value = $1 WHERE name = 'seq'", &[&s])?;
-        }
-        Ok(())
-    }
-
-    fn load(&self, id: Uuid) -> Result<Option<MasterRecord>> {
-        let row = self.query_opt(
-            "SELECT kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE id = $1",
-            &[&id],
-        )?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(MasterRecord {
-            kind: parse_kind(r.get(0))?,
-            id,
-            posyandu_id: r.get(1),
-            puskesmas_id: r.get(2),
-            parent_id: r.get(3),
-            fields: serde_json::from_str::<BTreeMap<String, MasterField>>(r.get(4))?,
-            seq: r.get(5),
-        }))
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        self.query_opt(record_sql!("id = $1"), &[&id])?
+            .map(|r| record_of(&r))
+            .transpose()
     }
 
     fn insert_user(&self, u: &User) -> Result<()> {
@@ -489,71 +463,65 @@ impl Tx<'_> {
     }
 }
 
+/// Rows per statement when writing many (bounds the size of one message).
+const ROWS_PER_STATEMENT: usize = 5000;
+
 impl RecordTx for Tx<'_> {
-    fn savepoint(&self) -> Result<()> {
-        self.tx.borrow_mut().batch_execute("SAVEPOINT edit")?;
-        self.saved_seq.set(self.seq.get());
-        Ok(())
-    }
-
-    fn release_savepoint(&self) -> Result<()> {
-        self.tx
-            .borrow_mut()
-            .batch_execute("RELEASE SAVEPOINT edit")?;
-        Ok(())
-    }
-
-    fn rollback_savepoint(&self) -> Result<()> {
-        self.tx
-            .borrow_mut()
-            .batch_execute("ROLLBACK TO SAVEPOINT edit; RELEASE SAVEPOINT edit")?;
-        // The cache may hold what was rolled back; it is only a cache.
-        self.cache.borrow_mut().clear();
-        self.seq.set(self.saved_seq.get());
-        Ok(())
-    }
-
-    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
-        if let Some(hit) = self.cache.borrow().get(&id) {
-            return Ok(hit.clone());
+    fn get_many(&self, ids: &[Uuid]) -> Result<Vec<MasterRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            for r in self.query(record_sql!("id = ANY($1)"), &[&chunk])? {
+                out.push(record_of(&r)?);
+            }
         }
-        let rec = self.load(id)?;
-        self.cache.borrow_mut().insert(id, rec.clone());
-        Ok(rec)
+        Ok(out)
     }
 
-    fn put(&self, rec: &MasterRecord, dup: &DupKeys) -> Result<()> {
-        self.execute(
-            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta, seq,
-                                 dup_nik, dup_person, dup_pair)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, posyandu_id = excluded.posyandu_id,
-                puskesmas_id = excluded.puskesmas_id, parent_id = excluded.parent_id,
-                fields = excluded.fields, meta = excluded.meta, seq = excluded.seq,
-                dup_nik = excluded.dup_nik, dup_person = excluded.dup_person,
-                dup_pair = excluded.dup_pair",
-            &[
-                &rec.id,
-                &rec.kind.as_str(),
-                &rec.posyandu_id,
-                &rec.puskesmas_id,
-                &rec.parent_id,
-                &serde_json::to_string(&rec.values())?,
-                &serde_json::to_string(&rec.fields)?,
-                &rec.seq,
-                &dup.nik,
-                &dup.person,
-                &dup_pair(rec),
-            ],
-        )?;
-        self.cache.borrow_mut().insert(rec.id, Some(rec.clone()));
+    fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()> {
+        for chunk in recs.chunks(ROWS_PER_STATEMENT) {
+            let mut cols = RecordColumns::default();
+            for (rec, dup) in chunk {
+                cols.push(rec, dup)?;
+            }
+            self.execute(
+                "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta,
+                                     seq, dup_nik, dup_person, dup_pair)
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[],
+                                      $6::text[], $7::text[], $8::int8[], $9::text[], $10::text[],
+                                      $11::text[])
+                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
+                    posyandu_id = excluded.posyandu_id, puskesmas_id = excluded.puskesmas_id,
+                    parent_id = excluded.parent_id, fields = excluded.fields, meta = excluded.meta,
+                    seq = excluded.seq, dup_nik = excluded.dup_nik,
+                    dup_person = excluded.dup_person, dup_pair = excluded.dup_pair",
+                &[
+                    &cols.id,
+                    &cols.kind,
+                    &cols.posyandu,
+                    &cols.puskesmas,
+                    &cols.parent,
+                    &cols.fields,
+                    &cols.meta,
+                    &cols.seq,
+                    &cols.nik,
+                    &cols.person,
+                    &cols.pair,
+                ],
+            )?;
+        }
         Ok(())
     }
 
-    fn next_seq(&self) -> Result<i64> {
-        let next = self.current_seq()? + 1;
-        self.seq.set(Some(next));
-        Ok(next)
+    fn current_seq(&self) -> Result<i64> {
+        Ok(self
+            .query_opt("SELECT value FROM counters WHERE name = 'seq'", &[])?
+            .map(|r| r.get(0))
+            .unwrap_or(0))
+    }
+
+    fn set_seq(&self, seq: i64) -> Result<()> {
+        self.execute("UPDATE counters SET value = $1 WHERE name = 'seq'", &[&seq])?;
+        Ok(())
     }
 
     fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>> {
@@ -564,35 +532,42 @@ impl RecordTx for Tx<'_> {
             .collect())
     }
 
-    fn add_exit(
-        &self,
-        seq: i64,
-        kind: Kind,
-        id: Uuid,
-        old_p: Option<Uuid>,
-        old_q: Option<Uuid>,
-        new_q: Option<Uuid>,
-    ) -> Result<()> {
+    fn add_exits(&self, exits: &[ExitRow]) -> Result<()> {
+        let seq: Vec<i64> = exits.iter().map(|e| e.seq).collect();
+        let kind: Vec<&str> = exits.iter().map(|e| e.kind.as_str()).collect();
+        let id: Vec<Uuid> = exits.iter().map(|e| e.id).collect();
+        let old_p: Vec<Option<Uuid>> = exits.iter().map(|e| e.old_posyandu).collect();
+        let old_q: Vec<Option<Uuid>> = exits.iter().map(|e| e.old_puskesmas).collect();
+        let new_q: Vec<Option<Uuid>> = exits.iter().map(|e| e.new_puskesmas).collect();
         self.execute(
             "INSERT INTO exits(seq, kind, id, old_posyandu_id, old_puskesmas_id, new_puskesmas_id)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&seq, &kind.as_str(), &id, &old_p, &old_q, &new_q],
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[],
+                                  $6::uuid[])",
+            &[&seq, &kind, &id, &old_p, &old_q, &new_q],
         )?;
         Ok(())
     }
 
-    fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()> {
+    fn add_refusals(&self, refusals: &[(Uuid, Refusal)]) -> Result<()> {
+        // One row per (device, number), the last written (one statement cannot update a row twice).
+        let last: BTreeMap<(Uuid, u64), &Refusal> = refusals
+            .iter()
+            .map(|(d, r)| ((*d, r.device_seq), r))
+            .collect();
+        let device: Vec<Uuid> = last.keys().map(|k| k.0).collect();
+        let seq: Vec<i64> = last.keys().map(|k| k.1 as i64).collect();
+        let kind: Vec<&str> = last.values().map(|r| r.kind.as_str()).collect();
+        let id: Vec<Uuid> = last.values().map(|r| r.id).collect();
+        let problem: Vec<String> = last
+            .values()
+            .map(|r| serde_json::to_string(&r.problem))
+            .collect::<std::result::Result<_, _>>()?;
         self.execute(
-            "INSERT INTO refusals(device_id, device_seq, kind, id, problem) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO refusals(device_id, device_seq, kind, id, problem)
+             SELECT * FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::uuid[], $5::text[])
              ON CONFLICT (device_id, device_seq) DO UPDATE SET kind = excluded.kind,
                 id = excluded.id, problem = excluded.problem",
-            &[
-                &device,
-                &(r.device_seq as i64),
-                &r.kind.as_str(),
-                &r.id,
-                &serde_json::to_string(&r.problem)?,
-            ],
+            &[&device, &seq, &kind, &id, &problem],
         )?;
         Ok(())
     }
@@ -615,32 +590,53 @@ impl RecordTx for Tx<'_> {
             .collect()
     }
 
-    fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>> {
+    fn edit_hashes(&self, device: Uuid, from: u64, to: u64) -> Result<Vec<(u64, String)>> {
         Ok(self
-            .query_opt(
-                "SELECT hash FROM edit_hashes WHERE device_id = $1 AND device_seq = $2",
-                &[&device, &(seq as i64)],
+            .query(
+                "SELECT device_seq, hash FROM edit_hashes
+                 WHERE device_id = $1 AND device_seq BETWEEN $2 AND $3",
+                &[&device, &(from as i64), &(to as i64)],
             )?
-            .map(|r| r.get(0)))
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+            .collect())
     }
 
-    fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO edit_hashes(device_id, device_seq, hash) VALUES ($1, $2, $3)
-             ON CONFLICT (device_id, device_seq) DO UPDATE SET hash = excluded.hash",
-            &[&device, &(seq as i64), &hash],
-        )?;
+    fn add_edit_hashes(&self, hashes: &[(Uuid, u64, String)]) -> Result<()> {
+        let last: BTreeMap<(Uuid, u64), &str> = hashes
+            .iter()
+            .map(|(d, s, h)| ((*d, *s), h.as_str()))
+            .collect();
+        let device: Vec<Uuid> = last.keys().map(|k| k.0).collect();
+        let seq: Vec<i64> = last.keys().map(|k| k.1 as i64).collect();
+        let hash: Vec<&str> = last.values().copied().collect();
+        for ((device, seq), hash) in device
+            .chunks(ROWS_PER_STATEMENT)
+            .zip(seq.chunks(ROWS_PER_STATEMENT))
+            .zip(hash.chunks(ROWS_PER_STATEMENT))
+        {
+            self.execute(
+                "INSERT INTO edit_hashes(device_id, device_seq, hash)
+                 SELECT * FROM unnest($1::uuid[], $2::int8[], $3::text[])
+                 ON CONFLICT (device_id, device_seq) DO UPDATE SET hash = excluded.hash",
+                &[&device, &seq, &hash],
+            )?;
+        }
         Ok(())
     }
 
-    fn edit_seq_of_hash(&self, device: Uuid, hash: &str) -> Result<Option<u64>> {
-        Ok(self
-            .query_opt(
-                "SELECT MIN(device_seq) FROM edit_hashes WHERE device_id = $1 AND hash = $2",
-                &[&device, &hash],
-            )?
-            .and_then(|r| r.get::<_, Option<i64>>(0))
-            .map(|s| s as u64))
+    fn edit_seqs_of_hashes(&self, device: Uuid, hashes: &[String]) -> Result<HashMap<String, u64>> {
+        let mut out = HashMap::new();
+        for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
+            for r in self.query(
+                "SELECT hash, MIN(device_seq) FROM edit_hashes
+                 WHERE device_id = $1 AND hash = ANY($2) GROUP BY hash",
+                &[&device, &chunk],
+            )? {
+                out.insert(r.get(0), r.get::<_, i64>(1) as u64);
+            }
+        }
+        Ok(out)
     }
 
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
@@ -664,45 +660,58 @@ impl RecordTx for Tx<'_> {
         Ok(())
     }
 
-    fn duplicate_candidates(
-        &self,
-        keys: &DupKeys,
-        puskesmas: Option<Uuid>,
-        except: Uuid,
-    ) -> Result<Vec<Uuid>> {
-        let mut ids: Vec<Uuid> = Vec::new();
-        for (sql, key) in [
-            (
-                "SELECT id FROM records WHERE dup_nik = $1 AND kind = 'child' AND id <> $2
-                   AND puskesmas_id IS NOT DISTINCT FROM $3",
-                &keys.nik,
-            ),
-            (
-                "SELECT id FROM records WHERE dup_person = $1 AND kind = 'child' AND id <> $2
-                   AND puskesmas_id IS NOT DISTINCT FROM $3",
-                &keys.person,
-            ),
-        ] {
-            let Some(key) = key else { continue };
-            for r in self.query(sql, &[key, &except, &puskesmas])? {
-                let id: Uuid = r.get(0);
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        Ok(ids)
+    fn children_with_keys(&self, niks: &[String], persons: &[String]) -> Result<Vec<MasterRecord>> {
+        self.query(
+            record_sql!("kind = 'child' AND (dup_nik = ANY($1) OR dup_person = ANY($2))"),
+            &[&niks, &persons],
+        )?
+        .iter()
+        .map(record_of)
+        .collect()
     }
 
-    fn duplicate_pair_exists(&self, a: Uuid, b: Uuid) -> Result<bool> {
-        let (a, b) = if a < b { (a, b) } else { (b, a) };
-        let pair = format!("{a}|{b}");
+    fn pairs_existing(&self, pairs: &[String]) -> Result<HashSet<String>> {
         Ok(self
-            .query_opt(
-                "SELECT 1 FROM records WHERE dup_pair = $1 AND kind = 'duplicate' LIMIT 1",
-                &[&pair],
+            .query(
+                "SELECT dup_pair FROM records WHERE dup_pair = ANY($1) AND kind = 'duplicate'",
+                &[&pairs],
             )?
-            .is_some())
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+}
+
+/// Records as the column arrays `put_many` sends.
+#[derive(Default)]
+struct RecordColumns {
+    id: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    posyandu: Vec<Option<Uuid>>,
+    puskesmas: Vec<Option<Uuid>>,
+    parent: Vec<Option<Uuid>>,
+    fields: Vec<String>,
+    meta: Vec<String>,
+    seq: Vec<i64>,
+    nik: Vec<Option<String>>,
+    person: Vec<Option<String>>,
+    pair: Vec<Option<String>>,
+}
+
+impl RecordColumns {
+    fn push(&mut self, rec: &MasterRecord, dup: &DupKeys) -> Result<()> {
+        self.id.push(rec.id);
+        self.kind.push(rec.kind.as_str());
+        self.posyandu.push(rec.posyandu_id);
+        self.puskesmas.push(rec.puskesmas_id);
+        self.parent.push(rec.parent_id);
+        self.fields.push(serde_json::to_string(&rec.values())?);
+        self.meta.push(serde_json::to_string(&rec.fields)?);
+        self.seq.push(rec.seq);
+        self.nik.push(dup.nik.clone());
+        self.person.push(dup.person.clone());
+        self.pair.push(dup.pair.clone());
+        Ok(())
     }
 }
 
@@ -728,7 +737,7 @@ impl MasterStore for PostgresStore {
 
     fn server_write(&self, kind: Kind, id: Uuid, fields: Fields, now: i64) -> Result<()> {
         self.with_tx(Mode::Write, |tx| {
-            match engine::server_edit(tx, kind, id, fields.clone(), now)? {
+            match engine::server_write(tx, kind, id, fields.clone(), now)? {
                 Ok(_) => Ok(()),
                 Err(p) => Err(ServerError::Request(422, p)),
             }
@@ -736,7 +745,7 @@ impl MasterStore for PostgresStore {
     }
 
     fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
-        self.with_tx(Mode::Snapshot, |tx| tx.load(id))
+        self.with_tx(Mode::Snapshot, |tx| tx.get(id))
     }
 
     fn list(&self, kind: Kind) -> Result<Vec<MasterRecord>> {
@@ -751,7 +760,7 @@ impl MasterStore for PostgresStore {
                 .collect();
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(r) = tx.load(id)? {
+                if let Some(r) = tx.get(id)? {
                     out.push(r);
                 }
             }
@@ -984,14 +993,14 @@ impl MasterStore for PostgresStore {
                  FROM exits ORDER BY seq",
                 &[],
             )? {
-                f(Row::Exit {
+                f(Row::Exit(ExitRow {
                     seq: r.get(0),
                     kind: parse_kind(r.get(1))?,
                     id: r.get(2),
                     old_posyandu: r.get(3),
                     old_puskesmas: r.get(4),
                     new_puskesmas: r.get(5),
-                })?;
+                }))?;
             }
             for r in tx.query(
                 "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash, disabled
@@ -1054,17 +1063,9 @@ impl MasterStore for PostgresStore {
                         )?;
                     }
                     Row::Record(rec) => {
-                        tx.put(&rec, &engine::dup_keys(&rec))?;
-                        tx.cache.borrow_mut().clear();
+                        tx.put_many(&[(&rec, engine::dup_keys(&rec))])?;
                     }
-                    Row::Exit {
-                        seq,
-                        kind,
-                        id,
-                        old_posyandu,
-                        old_puskesmas,
-                        new_puskesmas,
-                    } => tx.add_exit(seq, kind, id, old_posyandu, old_puskesmas, new_puskesmas)?,
+                    Row::Exit(e) => tx.add_exits(&[e])?,
                     Row::User(u) => tx.insert_user(&u)?,
                     Row::Device(d, token_hash) => {
                         tx.execute(
@@ -1085,8 +1086,10 @@ impl MasterStore for PostgresStore {
                             ],
                         )?;
                     }
-                    Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
-                    Row::EditHash(device, seq, hash) => tx.add_edit_hash(device, seq, &hash)?,
+                    Row::Refusal(device, r) => tx.add_refusals(&[(device, r)])?,
+                    Row::EditHash(device, seq, hash) => {
+                        tx.add_edit_hashes(&[(device, seq, hash)])?
+                    }
                     Row::Secret(name, value) => {
                         // The copied server's keys win: its devices pinned them.
                         tx.execute(

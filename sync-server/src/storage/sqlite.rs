@@ -4,7 +4,7 @@
 use super::engine;
 use super::scope_digest;
 use super::{
-    Device, DupKeys, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
+    Device, DupKeys, ExitRow, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
     RecordVisitor, Result, Row, TokenHolder, User, UserSummary,
 };
 use crate::error::ServerError;
@@ -12,8 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use rusqlite_migration::{Migrations, M};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
-use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
 use uuid::Uuid;
@@ -114,6 +113,16 @@ CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         // An edit sent again under a new number (a copy of the store numbered it again) is
         // found by its hash, and not applied twice.
         M::up("CREATE INDEX edit_hashes_by_hash ON edit_hashes(device_id, hash);"),
+        // A duplicate record's pair ('child_a|child_b'), found by index: checking every pair
+        // against every duplicate record made a push of many possible duplicates quadratic.
+        M::up(
+            r#"
+ALTER TABLE records ADD COLUMN dup_pair TEXT;
+UPDATE records SET dup_pair = json_extract(fields, '$.child_a') || '|' || json_extract(fields, '$.child_b')
+    WHERE kind = 'duplicate';
+CREATE INDEX records_dup_pair ON records(dup_pair) WHERE dup_pair IS NOT NULL;
+"#,
+        ),
     ])
 });
 
@@ -151,14 +160,7 @@ impl SqliteStore {
     fn with_tx<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let t = Tx(
-            &tx,
-            Default::default(),
-            Default::default(),
-            Default::default(),
-        );
-        let out = f(&t)?;
-        t.flush_seq()?;
+        let out = f(&Tx(&tx))?;
         tx.commit()?;
         Ok(out)
     }
@@ -321,128 +323,107 @@ fn user_of(r: &rusqlite::Row) -> rusqlite::Result<Result<User>> {
     })())
 }
 
-/// The engine's view of one SQLite transaction, with a read-through cache of the records it
-/// touches (a push of thousands of children looks up the same posyandu each time) and the
-/// sequence counter kept in memory until the transaction ends.
-struct Tx<'a>(
-    &'a Transaction<'a>,
-    RefCell<HashMap<Uuid, Option<MasterRecord>>>,
-    Cell<Option<i64>>,
-    /// The sequence counter when the current savepoint was taken.
-    Cell<Option<i64>>,
-);
+/// The engine's view of one SQLite transaction (`batch::Batch` does the caching): local calls,
+/// so the batch forms are prepared statements run once per row.
+struct Tx<'a>(&'a Transaction<'a>);
 
-impl Tx<'_> {
-    fn current_seq(&self) -> Result<i64> {
-        if let Some(s) = self.2.get() {
-            return Ok(s);
-        }
-        let s = self
-            .0
-            .query_row("SELECT value FROM counters WHERE name = 'seq'", [], |r| {
-                r.get(0)
-            })?;
-        self.2.set(Some(s));
-        Ok(s)
-    }
+const RECORD_COLUMNS: &str = "id, kind, posyandu_id, puskesmas_id, parent_id, meta, seq";
 
-    fn flush_seq(&self) -> Result<()> {
-        if let Some(s) = self.2.get() {
-            self.0
-                .execute("UPDATE counters SET value = ?1 WHERE name = 'seq'", [s])?;
-        }
-        Ok(())
-    }
-
-    fn load(&self, id: Uuid) -> Result<Option<MasterRecord>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE id = ?1",
-        )?;
-        let row = st
-            .query_row([id.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
-            })
-            .optional()?;
-        let Some((kind, p, q, parent, meta, seq)) = row else {
-            return Ok(None);
-        };
-        Ok(Some(MasterRecord {
+fn record_of(r: &rusqlite::Row) -> rusqlite::Result<Result<MasterRecord>> {
+    let row = (
+        r.get::<_, String>(0)?,
+        r.get::<_, String>(1)?,
+        r.get::<_, Option<String>>(2)?,
+        r.get::<_, Option<String>>(3)?,
+        r.get::<_, Option<String>>(4)?,
+        r.get::<_, String>(5)?,
+        r.get::<_, i64>(6)?,
+    );
+    Ok((|| {
+        let (id, kind, p, q, parent, meta, seq) = row;
+        Ok(MasterRecord {
             kind: parse_kind(&kind)?,
-            id,
+            id: parse_uuid(&id)?,
             posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
             puskesmas_id: q.as_deref().map(parse_uuid).transpose()?,
             parent_id: parent.as_deref().map(parse_uuid).transpose()?,
             fields: serde_json::from_str::<BTreeMap<String, MasterField>>(&meta)?,
             seq,
-        }))
+        })
+    })())
+}
+
+impl Tx<'_> {
+    /// The records `sql` (selecting `RECORD_COLUMNS`) finds with `key` as ?1.
+    fn records_where(&self, sql: &str, key: &str) -> Result<Vec<MasterRecord>> {
+        let mut st = self.0.prepare_cached(sql)?;
+        let rows = st.query_map([key], record_of)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
+        Ok(self
+            .records_where(
+                &format!("SELECT {RECORD_COLUMNS} FROM records WHERE id = ?1"),
+                &id.to_string(),
+            )?
+            .pop())
     }
 }
 
 impl RecordTx for Tx<'_> {
-    fn savepoint(&self) -> Result<()> {
-        self.0.execute_batch("SAVEPOINT edit")?;
-        self.3.set(self.2.get());
-        Ok(())
-    }
-
-    fn release_savepoint(&self) -> Result<()> {
-        self.0.execute_batch("RELEASE edit")?;
-        Ok(())
-    }
-
-    fn rollback_savepoint(&self) -> Result<()> {
-        self.0.execute_batch("ROLLBACK TO edit; RELEASE edit")?;
-        // The cache may hold what was rolled back; it is only a cache.
-        self.1.borrow_mut().clear();
-        self.2.set(self.3.get());
-        Ok(())
-    }
-
-    fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
-        if let Some(hit) = self.1.borrow().get(&id) {
-            return Ok(hit.clone());
+    fn get_many(&self, ids: &[Uuid]) -> Result<Vec<MasterRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.get(*id)?);
         }
-        let rec = self.load(id)?;
-        self.1.borrow_mut().insert(id, rec.clone());
-        Ok(rec)
+        Ok(out)
     }
 
-    fn put(&self, rec: &MasterRecord, dup: &DupKeys) -> Result<()> {
+    fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()> {
         let mut st = self.0.prepare_cached(
-            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta, seq, dup_nik, dup_person)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta, seq, dup_nik, dup_person, dup_pair)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, posyandu_id = excluded.posyandu_id,
                 puskesmas_id = excluded.puskesmas_id, parent_id = excluded.parent_id,
                 fields = excluded.fields, meta = excluded.meta, seq = excluded.seq,
-                dup_nik = excluded.dup_nik, dup_person = excluded.dup_person",
+                dup_nik = excluded.dup_nik, dup_person = excluded.dup_person,
+                dup_pair = excluded.dup_pair",
         )?;
-        st.execute(params![
-            rec.id.to_string(),
-            rec.kind.as_str(),
-            opt(rec.posyandu_id),
-            opt(rec.puskesmas_id),
-            opt(rec.parent_id),
-            serde_json::to_string(&rec.values())?,
-            serde_json::to_string(&rec.fields)?,
-            rec.seq,
-            dup.nik,
-            dup.person,
-        ])?;
-        self.1.borrow_mut().insert(rec.id, Some(rec.clone()));
+        for (rec, dup) in recs {
+            st.execute(params![
+                rec.id.to_string(),
+                rec.kind.as_str(),
+                opt(rec.posyandu_id),
+                opt(rec.puskesmas_id),
+                opt(rec.parent_id),
+                serde_json::to_string(&rec.values())?,
+                serde_json::to_string(&rec.fields)?,
+                rec.seq,
+                dup.nik,
+                dup.person,
+                dup.pair,
+            ])?;
+        }
         Ok(())
     }
 
-    fn next_seq(&self) -> Result<i64> {
-        let next = self.current_seq()? + 1;
-        self.2.set(Some(next));
-        Ok(next)
+    fn current_seq(&self) -> Result<i64> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT value FROM counters WHERE name = 'seq'")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn set_seq(&self, seq: i64) -> Result<()> {
+        self.0
+            .prepare_cached("UPDATE counters SET value = ?1 WHERE name = 'seq'")?
+            .execute([seq])?;
+        Ok(())
     }
 
     fn dependents(&self, parent: Uuid) -> Result<Vec<Uuid>> {
@@ -455,35 +436,37 @@ impl RecordTx for Tx<'_> {
         ids.iter().map(|s| parse_uuid(s)).collect()
     }
 
-    fn add_exit(
-        &self,
-        seq: i64,
-        kind: Kind,
-        id: Uuid,
-        old_p: Option<Uuid>,
-        old_q: Option<Uuid>,
-        new_q: Option<Uuid>,
-    ) -> Result<()> {
-        self.0.execute(
+    fn add_exits(&self, exits: &[ExitRow]) -> Result<()> {
+        let mut st = self.0.prepare_cached(
             "INSERT INTO exits(seq, kind, id, old_posyandu_id, old_puskesmas_id, new_puskesmas_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                seq,
-                kind.as_str(),
-                id.to_string(),
-                opt(old_p),
-                opt(old_q),
-                opt(new_q)
-            ],
         )?;
+        for e in exits {
+            st.execute(params![
+                e.seq,
+                e.kind.as_str(),
+                e.id.to_string(),
+                opt(e.old_posyandu),
+                opt(e.old_puskesmas),
+                opt(e.new_puskesmas)
+            ])?;
+        }
         Ok(())
     }
 
-    fn add_refusal(&self, device: Uuid, r: &Refusal) -> Result<()> {
-        self.0.execute(
+    fn add_refusals(&self, refusals: &[(Uuid, Refusal)]) -> Result<()> {
+        let mut st = self.0.prepare_cached(
             "INSERT OR REPLACE INTO refusals(device_id, device_seq, kind, id, problem) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![device.to_string(), r.device_seq as i64, r.kind.as_str(), r.id.to_string(), serde_json::to_string(&r.problem)?],
         )?;
+        for (device, r) in refusals {
+            st.execute(params![
+                device.to_string(),
+                r.device_seq as i64,
+                r.kind.as_str(),
+                r.id.to_string(),
+                serde_json::to_string(&r.problem)?
+            ])?;
+        }
         Ok(())
     }
 
@@ -513,35 +496,40 @@ impl RecordTx for Tx<'_> {
         Ok(out)
     }
 
-    fn edit_hash(&self, device: Uuid, seq: u64) -> Result<Option<String>> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT hash FROM edit_hashes WHERE device_id = ?1 AND device_seq = ?2",
-            )?
-            .query_row(params![device.to_string(), seq as i64], |r| r.get(0))
-            .optional()?)
+    fn edit_hashes(&self, device: Uuid, from: u64, to: u64) -> Result<Vec<(u64, String)>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT device_seq, hash FROM edit_hashes
+             WHERE device_id = ?1 AND device_seq BETWEEN ?2 AND ?3",
+        )?;
+        let rows = st.query_map(params![device.to_string(), from as i64, to as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn add_edit_hash(&self, device: Uuid, seq: u64, hash: &str) -> Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT OR REPLACE INTO edit_hashes(device_id, device_seq, hash) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![device.to_string(), seq as i64, hash])?;
+    fn add_edit_hashes(&self, hashes: &[(Uuid, u64, String)]) -> Result<()> {
+        let mut st = self.0.prepare_cached(
+            "INSERT OR REPLACE INTO edit_hashes(device_id, device_seq, hash) VALUES (?1, ?2, ?3)",
+        )?;
+        for (device, seq, hash) in hashes {
+            st.execute(params![device.to_string(), *seq as i64, hash])?;
+        }
         Ok(())
     }
 
-    fn edit_seq_of_hash(&self, device: Uuid, hash: &str) -> Result<Option<u64>> {
-        Ok(self
-            .0
-            .prepare_cached(
-                "SELECT MIN(device_seq) FROM edit_hashes WHERE device_id = ?1 AND hash = ?2",
-            )?
-            .query_row(params![device.to_string(), hash], |r| {
-                r.get::<_, Option<i64>>(0)
-            })?
-            .map(|s| s as u64))
+    fn edit_seqs_of_hashes(&self, device: Uuid, hashes: &[String]) -> Result<HashMap<String, u64>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT MIN(device_seq) FROM edit_hashes WHERE device_id = ?1 AND hash = ?2",
+        )?;
+        let device = device.to_string();
+        let mut out = HashMap::new();
+        for h in hashes {
+            let seq: Option<i64> = st.query_row(params![device, h], |r| r.get(0))?;
+            if let Some(seq) = seq {
+                out.insert(h.clone(), seq as u64);
+            }
+        }
+        Ok(out)
     }
 
     fn device_progress(&self, device: Uuid) -> Result<(u64, Option<i64>, i64)> {
@@ -567,42 +555,39 @@ impl RecordTx for Tx<'_> {
         Ok(())
     }
 
-    fn duplicate_candidates(
-        &self,
-        keys: &DupKeys,
-        puskesmas: Option<Uuid>,
-        except: Uuid,
-    ) -> Result<Vec<Uuid>> {
+    fn children_with_keys(&self, niks: &[String], persons: &[String]) -> Result<Vec<MasterRecord>> {
         // One indexed lookup per key (an OR across two indexes would scan the table).
-        let mut ids: Vec<String> = Vec::new();
-        for (column, key) in [("dup_nik", &keys.nik), ("dup_person", &keys.person)] {
-            let Some(key) = key else { continue };
-            let sql = format!(
-                "SELECT id FROM records WHERE {column} = ?1 AND kind = 'child' AND id != ?2
-                   AND puskesmas_id IS ?3"
-            );
-            let mut st = self.0.prepare_cached(&sql)?;
-            let rows = st.query_map(params![key, except.to_string(), opt(puskesmas)], |r| {
-                r.get(0)
-            })?;
-            for id in rows {
-                let id: String = id?;
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
+        let mut out = Vec::new();
+        for k in niks {
+            out.extend(self.records_where(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE dup_nik = ?1 AND kind = 'child'"
+                ),
+                k,
+            )?);
         }
-        ids.iter().map(|s| parse_uuid(s)).collect()
+        for k in persons {
+            out.extend(self.records_where(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM records WHERE dup_person = ?1 AND kind = 'child'"
+                ),
+                k,
+            )?);
+        }
+        Ok(out)
     }
 
-    fn duplicate_pair_exists(&self, a: Uuid, b: Uuid) -> Result<bool> {
-        let (a, b) = if a < b { (a, b) } else { (b, a) };
-        Ok(self.0.query_row(
-            "SELECT EXISTS(SELECT 1 FROM records WHERE kind = 'duplicate'
-               AND json_extract(fields, '$.child_a') = ?1 AND json_extract(fields, '$.child_b') = ?2)",
-            params![a.to_string(), b.to_string()],
-            |r| r.get(0),
-        )?)
+    fn pairs_existing(&self, pairs: &[String]) -> Result<HashSet<String>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM records WHERE dup_pair = ?1 AND kind = 'duplicate')",
+        )?;
+        let mut out = HashSet::new();
+        for p in pairs {
+            if st.query_row([p], |r| r.get::<_, bool>(0))? {
+                out.insert(p.clone());
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -622,10 +607,12 @@ impl MasterStore for SqliteStore {
     }
 
     fn server_write(&self, kind: Kind, id: Uuid, fields: Fields, now: i64) -> Result<()> {
-        self.with_tx(|tx| match engine::server_edit(tx, kind, id, fields, now)? {
-            Ok(_) => Ok(()),
-            Err(p) => Err(ServerError::Request(422, p)),
-        })
+        self.with_tx(
+            |tx| match engine::server_write(tx, kind, id, fields, now)? {
+                Ok(_) => Ok(()),
+                Err(p) => Err(ServerError::Request(422, p)),
+            },
+        )
     }
 
     fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
@@ -899,7 +886,7 @@ impl MasterStore for SqliteStore {
             let mut rows = st.query([])?;
             while let Some(r) = rows.next()? {
                 let id = parse_uuid(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
-                if let Some(rec) = tx.load(id)? {
+                if let Some(rec) = tx.get(id)? {
                     f(Row::Record(rec))?;
                 }
             }
@@ -915,14 +902,14 @@ impl MasterStore for SqliteStore {
                         .map(parse_uuid)
                         .transpose()
                 };
-                f(Row::Exit {
+                f(Row::Exit(ExitRow {
                     seq: r.get(0)?,
                     kind: parse_kind(&r.get::<_, String>(1)?)?,
                     id: parse_uuid(&r.get::<_, String>(2)?)?,
                     old_posyandu: u(3)?,
                     old_puskesmas: u(4)?,
                     new_puskesmas: u(5)?,
-                })?;
+                }))?;
             }
             let mut st = t.prepare(
                 "SELECT id, name, role, puskesmas_id, posyandu_id, password_hash, disabled
@@ -1003,17 +990,9 @@ impl MasterStore for SqliteStore {
                         )?;
                     }
                     Row::Record(rec) => {
-                        tx.put(&rec, &engine::dup_keys(&rec))?;
-                        tx.1.borrow_mut().clear();
+                        tx.put_many(&[(&rec, engine::dup_keys(&rec))])?;
                     }
-                    Row::Exit {
-                        seq,
-                        kind,
-                        id,
-                        old_posyandu,
-                        old_puskesmas,
-                        new_puskesmas,
-                    } => tx.add_exit(seq, kind, id, old_posyandu, old_puskesmas, new_puskesmas)?,
+                    Row::Exit(e) => tx.add_exits(&[e])?,
                     Row::User(u) => {
                         t.execute(
                             "INSERT INTO users(id, name, role, puskesmas_id, posyandu_id, password_hash, disabled)
@@ -1028,8 +1007,8 @@ impl MasterStore for SqliteStore {
                             params![d.id.to_string(), d.user_id.to_string(), d.name, token_hash, d.created_ms, d.revoked_ms, d.last_sync_ms, d.last_applied as i64, d.public_key],
                         )?;
                     }
-                    Row::Refusal(device, r) => tx.add_refusal(device, &r)?,
-                    Row::EditHash(device, seq, hash) => tx.add_edit_hash(device, seq, &hash)?,
+                    Row::Refusal(device, r) => tx.add_refusals(&[(device, r)])?,
+                    Row::EditHash(device, seq, hash) => tx.add_edit_hashes(&[(device, seq, hash)])?,
                     Row::Secret(name, value) => {
                         t.execute(
                             // The copied server's keys win: its devices pinned them.
@@ -1123,5 +1102,28 @@ mod tests {
         assert!(store.set_user_disabled("bidan", true).unwrap());
         assert!(store.user_by_name("bidan").unwrap().unwrap().disabled);
         assert!(!store.set_user_disabled("tidak_ada", true).unwrap());
+    }
+
+    #[test]
+    fn a_duplicate_record_from_before_the_pair_column_is_found_by_its_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.db");
+        let (a, b) = (Uuid::from_u128(7), Uuid::from_u128(9));
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 6).unwrap();
+            conn.execute(
+                "INSERT INTO records(id, kind, fields, meta, seq) VALUES (?1, 'duplicate', ?2, '{}', 1)",
+                params![
+                    Uuid::from_u128(1).to_string(),
+                    serde_json::json!({"child_a": a, "child_b": b}).to_string()
+                ],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let pair = super::super::batch::pair_name(b, a);
+        let found = store.with_tx(|tx| tx.pairs_existing(&[pair.clone(), "x|y".into()]));
+        assert_eq!(found.unwrap(), HashSet::from([pair]));
     }
 }
