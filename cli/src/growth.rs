@@ -484,6 +484,7 @@ fn assess(a: AssessArgs) -> anyhow::Result<()> {
     let st = status(&GrowthInput {
         sex: c.sex,
         age_days: c.age_days,
+        age_months: None,
         weight_kg: Some(c.weight_kg),
         lenhei_cm: c.lenhei_cm,
         position: c.measure,
