@@ -122,6 +122,8 @@ pub enum AssessError {
 /// (BGM, gizi buruk, oedema). `assess` adds N/T and 2T; `sinergi growth assess` uses it alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
+    /// The WHO tables the z-scores come from (the 2007 reference from 60 months).
+    pub reference: Reference,
     pub clenhei_cm: Option<f64>,
     pub bmi: Option<f64>,
     pub z: RoundedZScores,
@@ -177,6 +179,7 @@ pub fn status(input: &GrowthInput) -> Status {
         refer_reasons.push(ReferReason::Oedema);
     }
     Status {
+        reference: z.reference,
         clenhei_cm: z.clenhei_cm.map(round2),
         bmi: z.bmi.map(round2),
         z: r,
