@@ -1,5 +1,7 @@
 //! `sinergi growth`: WHO z-scores without touching the store. `batch` does a whole CSV file
-//! (survey or weighing-month data, the job WHO Anthro is used for), `assess` one child.
+//! (survey or weighing-month data, the job WHO Anthro and AnthroPlus are used for), `assess`
+//! one child. Ages from 0 to under 229 months (19 years): the WHO 2006 standards under 60
+//! months, the WHO 2007 reference and the Permenkes categories for 5-18 years from 60.
 //! Both use the same cell rules as `sinergi_core::growth::batch` (sex 1/2/L/P, decimal
 //! point or comma, dates YYYY-MM-DD) and the same error codes.
 
@@ -14,9 +16,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use sinergi_core::growth::assessment::RoundedZScores;
 use sinergi_core::growth::batch::{self, codes, BatchOptions, BatchSummary};
-use sinergi_core::growth::zscore::{age_row, uses_height, DAYS_PER_MONTH};
+use sinergi_core::growth::zscore::{age_in_range, uses_height, DAYS_PER_MONTH};
 use sinergi_core::growth::{
-    completed_months, status, Category, GrowthInput, Position, ReferReason, Sex, ZFlags,
+    completed_months, status, Category, GrowthInput, Position, ReferReason, Reference, Sex, ZFlags,
 };
 use sinergi_core::{CoreError, Problem};
 
@@ -33,8 +35,8 @@ pub enum GrowthCmd {
 
 #[derive(Args)]
 pub struct BatchArgs {
-    /// CSV with the columns sex, age_days (or birth_date and visit_date), weight_kg,
-    /// lenhei_cm, measure, head_cm, muac_cm, oedema; other columns pass through.
+    /// CSV with the columns sex, age_days (or age_months, or birth_date and visit_date),
+    /// weight_kg, lenhei_cm, measure, head_cm, muac_cm, oedema; other columns pass through.
     #[arg(long)]
     input: PathBuf,
     /// Where to write the result (overwritten).
@@ -239,6 +241,9 @@ struct AssessOut {
     age_days: Value,
     /// Completed months.
     age_months: u32,
+    /// `who2006` (the Child Growth Standards, under 60 months) or `who2007` (the Growth
+    /// Reference, from 60 months; the Permenkes categories for 5-18 years).
+    reference: Reference,
     /// True from 731 days: TB/U and BB/TB (standing height) rather than PB/U and BB/PB.
     uses_height: bool,
     weight_kg: f64,
@@ -410,14 +415,16 @@ fn parse_child(a: &AssessArgs) -> Result<Child, CoreError> {
         },
     };
     if let Some(age) = age_days {
-        if age_row(age).is_none() {
+        if !age_in_range(age, None) {
             p.add(
                 codes::AGE_OUT_OF_RANGE,
                 "age-days",
                 format!(
-                    "umur {age} hari di luar standar WHO (0 hari sampai di bawah 60 bulan = 1826 hari)"
+                    "umur {age} hari di luar standar dan rujukan WHO (0 hari sampai di bawah 229 bulan = 6970 hari)"
                 ),
-                format!("age {age} days is outside the WHO standards (0 to under 60 months)"),
+                format!(
+                    "age {age} days is outside the WHO standards and reference (0 to under 229 months)"
+                ),
             );
         }
     }
@@ -484,6 +491,7 @@ fn assess(a: AssessArgs) -> anyhow::Result<()> {
     let st = status(&GrowthInput {
         sex: c.sex,
         age_days: c.age_days,
+        age_months: None,
         weight_kg: Some(c.weight_kg),
         lenhei_cm: c.lenhei_cm,
         position: c.measure,
@@ -505,6 +513,7 @@ fn assess(a: AssessArgs) -> anyhow::Result<()> {
             json!(c.age_days)
         },
         age_months,
+        reference: st.reference,
         uses_height: uses_height(c.age_days),
         weight_kg: c.weight_kg,
         lenhei_cm: c.lenhei_cm,
@@ -545,6 +554,9 @@ fn print_assessment(o: &AssessOut) {
     let mut age = format!("{} hari", o.age_days);
     age.push_str(&format!(" ({} bulan)", o.age_months));
     println!("Anak {sex}, umur {age}");
+    if o.reference == Reference::Reference2007 {
+        println!("Rujukan WHO 2007 (5-19 tahun); kategori Permenkes 2/2020 untuk 5-18 tahun");
+    }
     let (pb, bb_pb) = if o.uses_height {
         ("TB/U", "BB/TB")
     } else {

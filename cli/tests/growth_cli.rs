@@ -335,7 +335,7 @@ fn growth_cli_assess_bad_input_is_refused_with_codes() {
             "date_invalid",
         ),
         (
-            &["--sex", "P", "--age-days", "2000", "--weight-kg", "9"],
+            &["--sex", "P", "--age-days", "6971", "--weight-kg", "9"],
             "age_out_of_range",
         ),
         (&["--sex", "P", "--weight-kg", "9"], "age_missing"),
@@ -352,4 +352,81 @@ fn growth_cli_assess_bad_input_is_refused_with_codes() {
             "{code}: {stderr}"
         );
     }
+}
+
+/// `sinergi` with its arguments written as one line (none holds a space).
+fn sinergi_words(dir: &Path, line: &str) -> Output {
+    sinergi(dir, &line.split_whitespace().collect::<Vec<_>>())
+}
+
+#[test]
+fn growth_cli_school_age_uses_who_2007() {
+    let dir = temp_dir("who2007");
+    // anthroplus README: a boy of 100 months, 100 cm, 30 kg -> hfa -5.04, wfa 0.87, bfa 5.03
+    // (flagged). 100 months = 3043.75 days.
+    let out = sinergi_words(
+        &dir,
+        "growth assess --sex L --age-days 3043.75 --weight-kg 30 --lenhei-cm 100 --measure h --json",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reference"], "who2007");
+    assert_eq!(v["age_months"], 100);
+    assert_eq!(v["z"]["laz"], -5.04);
+    assert_eq!(v["z"]["waz"], 0.87);
+    assert_eq!(v["z"]["baz"], 5.03);
+    assert_eq!(v["z"]["wlz"], Value::Null);
+    assert_eq!(v["flags"]["baz"], true);
+    assert_eq!(v["pb_u"]["code"], "sangat_pendek");
+    assert_eq!(v["imt_u"]["code"], "obesitas");
+    assert_eq!(v["bb_u"], Value::Null);
+    assert_eq!(v["bgm"], false);
+
+    // A 15-year-old girl by dates, in Indonesian text.
+    let out = sinergi_words(
+        &dir,
+        "growth assess --sex P --birth-date 2010-03-01 --date 2025-03-01 --weight-kg 33 --lenhei-cm 150",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("Rujukan WHO 2007"), "{shown}");
+    assert!(shown.contains("IMT/U"), "{shown}");
+    assert!(
+        shown.contains("Gizi kurang") || shown.contains("Gizi buruk"),
+        "{shown}"
+    );
+
+    // The batch: an age in months, one in days, one past 19 years.
+    std::fs::write(
+        dir.join("school.csv"),
+        "id,sex,age_days,age_months,weight_kg,lenhei_cm\n\
+         a,2,,110,40,90\n\
+         b,1,5000,,45,160\n\
+         c,1,7000,,60,170\n",
+    )
+    .unwrap();
+    let out = sinergi(
+        &dir,
+        &[
+            "growth",
+            "batch",
+            "--input",
+            dir.join("school.csv").to_str().unwrap(),
+            "--output",
+            dir.join("school-out.csv").to_str().unwrap(),
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let result = std::fs::read_to_string(dir.join("school-out.csv")).unwrap();
+    let lines: Vec<&str> = result.lines().collect();
+    assert!(lines[0].ends_with(",waz,laz,wlz,baz,hcz,acz,flag_waz,flag_laz,flag_wlz,flag_baz,kat_bb_u,kat_pb_u,kat_bb_pb,kat_imt_u,error"));
+    // anthroplus README: girl of 110 months, 90 cm, 40 kg -> -7.06 / 1.78 / 7.37, flagged.
+    assert_eq!(
+        lines[1],
+        "a,2,,110,40,90,1.78,-7.06,,7.37,,,0,1,,1,,Sangat pendek,,Obesitas,"
+    );
+    assert!(lines[2].starts_with("b,1,5000,,45,160,,"), "{}", lines[2]);
+    assert!(lines[2].ends_with(','), "{}", lines[2]);
+    assert!(lines[3].contains("age_out_of_range"), "{}", lines[3]);
 }

@@ -228,7 +228,7 @@ fn growth_batch_bad_rows_get_an_error_and_the_batch_goes_on() {
                  zero,L,300,,,0,72.35,l,n\n\
                  date,L,,2020-13-01,2021-01-01,9.0,,,\n\
                  noage,L,,,,9.0,,,\n\
-                 old,L,1900,,,9.0,,,\n\
+                 old,L,6971,,,9.0,,,\n\
                  negative,L,-3,,,9.0,,,\n\
                  before,L,,2024-05-01,2024-04-01,9.0,,,\n\
                  measure,L,300,,,9.0,72.35,x,n\n\
@@ -403,7 +403,12 @@ fn growth_batch_parallel_chunks_keep_order_and_match_zscores() {
     let mut rows = Vec::new();
     for i in 0..3000 {
         let sex = if rng.below(2) == 0 { Sex::L } else { Sex::P };
-        let age = rng.below(1830) as f64;
+        // Mostly balita ages; every fifth row anywhere to 19 years and a little past it.
+        let age = if i % 5 == 0 {
+            1800 + rng.below(5300)
+        } else {
+            rng.below(1830)
+        } as f64;
         let weight = 2.0 + rng.below(200) as f64 / 10.0;
         let lenhei = 45.0 + rng.below(700) as f64 / 10.0;
         let position = match rng.below(3) {
@@ -487,10 +492,10 @@ fn growth_batch_parallel_chunks_keep_order_and_match_zscores() {
         assert_eq!(row["flag_laz"], flag(z.laz, z.flags.laz));
         assert_eq!(row["flag_wlz"], flag(z.wlz, z.flags.wlz));
         assert_eq!(row["flag_baz"], flag(z.baz, z.flags.baz));
-        let over_60_months = g.age_days / 30.4375 >= 60.0;
+        let over_229_months = g.age_days / 30.4375 >= 229.0;
         assert_eq!(
             error_codes(&row["error"]),
-            if over_60_months {
+            if over_229_months {
                 vec![codes::AGE_OUT_OF_RANGE]
             } else {
                 vec![]

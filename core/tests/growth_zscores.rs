@@ -140,12 +140,17 @@ fn growth_anthro_only_under_60_months() {
     let first = at(59.9);
     assert!(first.waz.is_some() && first.laz.is_some() && first.wlz.is_some());
     assert!(first.baz.is_some() && first.hcz.is_some() && first.acz.is_some());
+    // From 60 months the 2006 standards give nothing: [`zscores`] then takes height-, weight-
+    // and BMI-for-age from the WHO 2007 reference (growth_who2007.rs), and has no
+    // weight-for-height, head or arm circumference z-score.
     for months in [60.0, 60.1] {
         let z = at(months);
-        assert_eq!(
-            (z.waz, z.laz, z.wlz, z.baz, z.hcz, z.acz),
-            (None, None, None, None, None, None)
-        );
+        assert_eq!((z.wlz, z.hcz, z.acz), (None, None, None));
+        assert!(z.waz.is_some() && z.laz.is_some() && z.baz.is_some());
+        let days = months * DAYS_PER_MONTH;
+        assert_eq!(weight_for_age(Sex::L, days, 20.0), None);
+        assert_eq!(zscore::length_for_age(Sex::L, days, 80.0), None);
+        assert_eq!(zscore::bmi_for_age(Sex::L, days, 20.0), None);
     }
     // 1826 days is 59.99 months: still computed (a fraction above 1826.25 is not).
     assert!(weight_for_age(Sex::L, 1826.0, 18.0).is_some());

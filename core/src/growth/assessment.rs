@@ -7,18 +7,22 @@
 //!   flag asks the kader to re-check the measurement; reports may exclude flagged values.
 //! - Refer when 2T, BGM, gizi buruk by weight-for-length/height, or oedema (bilateral pitting
 //!   oedema is severe acute malnutrition, and it hides the weight-based z-scores).
+//! - From 60 months the z-scores come from the WHO 2007 reference and the Permenkes
+//!   categories for 5-18 years apply: IMT/U and TB/U only (no BB/U, BB/TB, underweight,
+//!   wasting or BGM, which are balita measures; `waz` is still reported to 121 months). Gizi
+//!   buruk there is by IMT/U (< -3), and is a reason to refer.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::category::{
-    bmi_for_age_category, hundredths, length_for_age_category, weight_for_age_category,
-    weight_for_length_category, Category,
+    bmi_for_age_category, bmi_for_age_category_5_18, height_for_age_category_5_18, hundredths,
+    length_for_age_category, weight_for_age_category, weight_for_length_category, Category,
 };
 use super::kbm::{
     completed_months, is_bgm, kbm_grams, trends, weight_gain_g, Weighing, WeightTrend,
 };
-use super::zscore::{age_in_days, round2, uses_height, zscores, GrowthInput, ZFlags};
+use super::zscore::{age_in_days, round2, uses_height, zscores, GrowthInput, Reference, ZFlags};
 use super::{Position, Sex};
 
 /// One visit's measures.
@@ -55,7 +59,7 @@ pub enum ReferReason {
     /// Below the red line (weight-for-age < -3).
     #[serde(rename = "BGM")]
     Bgm,
-    /// Weight-for-length/height < -3.
+    /// Weight-for-length/height < -3 (under 60 months) or BMI-for-age < -3 (from 60 months).
     #[serde(rename = "gizi_buruk")]
     GiziBuruk,
     /// Bilateral pitting oedema.
@@ -118,6 +122,8 @@ pub enum AssessError {
 /// (BGM, gizi buruk, oedema). `assess` adds N/T and 2T; `sinergi growth assess` uses it alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Status {
+    /// The WHO tables the z-scores come from (the 2007 reference from 60 months).
+    pub reference: Reference,
     pub clenhei_cm: Option<f64>,
     pub bmi: Option<f64>,
     pub z: RoundedZScores,
@@ -145,30 +151,46 @@ pub fn status(input: &GrowthInput) -> Status {
         acz: z.acz.map(round2),
     };
     let below_minus_2 = |z: Option<f64>| z.map(|z| hundredths(z) < -200);
-    let bgm = is_bgm(r.waz);
+    let under5 = z.reference == Reference::Standards2006;
+    let bgm = under5 && is_bgm(r.waz);
     let bb_pb = r.wlz.map(weight_for_length_category);
+    let (bb_u, pb_u, imt_u) = if under5 {
+        (
+            r.waz.map(weight_for_age_category),
+            r.laz.map(length_for_age_category),
+            r.baz.map(bmi_for_age_category),
+        )
+    } else {
+        (
+            None,
+            r.laz.map(height_for_age_category_5_18),
+            r.baz.map(bmi_for_age_category_5_18),
+        )
+    };
+    let gizi_buruk_by = if under5 { bb_pb } else { imt_u };
     let mut refer_reasons = Vec::new();
     if bgm {
         refer_reasons.push(ReferReason::Bgm);
     }
-    if bb_pb == Some(Category::GiziBuruk) {
+    if gizi_buruk_by == Some(Category::GiziBuruk) {
         refer_reasons.push(ReferReason::GiziBuruk);
     }
     if input.oedema {
         refer_reasons.push(ReferReason::Oedema);
     }
     Status {
+        reference: z.reference,
         clenhei_cm: z.clenhei_cm.map(round2),
         bmi: z.bmi.map(round2),
         z: r,
         flags: z.flags,
-        bb_u: r.waz.map(weight_for_age_category),
-        pb_u: r.laz.map(length_for_age_category),
+        bb_u,
+        pb_u,
         bb_pb,
-        imt_u: r.baz.map(bmi_for_age_category),
+        imt_u,
         stunting: below_minus_2(r.laz),
         wasting: below_minus_2(r.wlz),
-        underweight: below_minus_2(r.waz),
+        underweight: if under5 { below_minus_2(r.waz) } else { None },
         bgm,
         refer_reasons,
     }
@@ -188,6 +210,7 @@ pub fn assess(
     let st = status(&GrowthInput {
         sex,
         age_days: age_days as f64,
+        age_months: None,
         weight_kg: m.weight_kg,
         lenhei_cm: m.lenhei_cm,
         position: m.position,

@@ -10,7 +10,8 @@
 //! | --- | --- |
 //! | `sex` | `1`/`L`/`l` = boy, `2`/`P`/`p` = girl (required column) |
 //! | `age_days` | exact age in days (decimals allowed) |
-//! | `birth_date`, `visit_date` | `YYYY-MM-DD`; used when `age_days` is absent or empty |
+//! | `age_months` | age in months (decimals allowed), as WHO AnthroPlus takes it; used when `age_days` is absent or empty |
+//! | `birth_date`, `visit_date` | `YYYY-MM-DD`; used when `age_days` and `age_months` are absent or empty |
 //! | `weight_kg` | weight in kg |
 //! | `lenhei_cm` | length or height in cm, as measured |
 //! | `measure` | `l`/`L` lying, `h`/`H` standing, empty = unknown (no 0.7 cm correction) |
@@ -18,7 +19,7 @@
 //! | `muac_cm` | mid-upper arm circumference (LiLA) in cm |
 //! | `oedema` | `y`/`Y` or `n`/`N`; empty = n |
 //!
-//! The header must have `sex` and either `age_days` or both `birth_date` and `visit_date`;
+//! The header must have `sex` and `age_days`, `age_months` or both `birth_date` and `visit_date`;
 //! otherwise [`process`] fails before reading any row (code `batch_missing_column`). Every
 //! other column passes through untouched, in its place. Numbers accept a decimal point or a
 //! decimal comma (`8.5` or `8,5`). An empty cell or `NA` is a missing value. The field
@@ -31,14 +32,19 @@
 //!   computable (missing measure, oedema for the weight-based ones, outside the tables). `laz`
 //!   is length-for-age under 731 days and height-for-age from 731 days; `wlz` likewise
 //!   weight-for-length or weight-for-height. The z-scores are exactly those of
-//!   [`zscores`](super::zscore::zscores).
+//!   [`zscores`](super::zscore::zscores): the WHO 2006 standards under 60 months (as WHO's
+//!   anthro), the WHO 2007 reference from 60 to under 229 months (as WHO's anthroplus), where
+//!   `laz` is height-for-age, `waz` weight-for-age to under 121 months, `baz` BMI-for-age,
+//!   and `wlz`, `hcz`, `acz` stay empty (the reference has none).
 //! - `flag_waz`, `flag_laz`, `flag_wlz`, `flag_baz`: `1` when implausible (WHO rules, see
 //!   [`ZFlags`](super::zscore::ZFlags)), `0` otherwise, empty when the z-score is empty.
 //! - `kat_bb_u` (BB/U), `kat_pb_u` (PB/U under 731 days, TB/U from 731 days), `kat_bb_pb`
 //!   (BB/PB or BB/TB), `kat_imt_u` (IMT/U): the Permenkes 2/2020 category's Indonesian label
 //!   ([`Category::label_id`](super::category::Category::label_id), e.g. `Gizi kurang`),
-//!   empty when the z-score is empty. As in [`assess`](super::assessment::assess), a flagged
-//!   z-score is still categorised (the flag asks for a re-check).
+//!   empty when the z-score is empty. From 60 months the categories for 5-18 years apply
+//!   (`kat_pb_u` TB/U, `kat_imt_u` IMT/U; `kat_bb_u` and `kat_bb_pb` stay empty), as in
+//!   [`status`](super::assessment::status). As in [`assess`](super::assessment::assess), a
+//!   flagged z-score is still categorised (the flag asks for a re-check).
 //! - `error`: empty for a good row; otherwise every problem of the row as `code: pesan`
 //!   (Indonesian), joined by `; `. A bad row never stops the batch.
 //!
@@ -46,8 +52,9 @@
 //! comma (`-1,25`), as Excel with an Indonesian locale expects. Lines end with `\n`.
 //!
 //! # Row errors (stable codes, see [`codes`])
-//! - `sex_unknown`, `age_missing`, `age_out_of_range` (below 0 or from 60 months, where WHO
-//!   has no standard), `date_invalid`, `visit_before_birth`: no z-score at all for the row.
+//! - `sex_unknown`, `age_missing`, `age_out_of_range` (below 0, or from 229 months = 19 years
+//!   and 1 month, where WHO has no reference), `date_invalid`, `visit_before_birth`: no
+//!   z-score at all for the row.
 //! - `number_invalid`, `number_not_positive`: that measure is ignored, the other z-scores are
 //!   still computed.
 //! - `measure_unknown`: the length/height is ignored (its correction is unknown), so `laz`,
@@ -84,11 +91,11 @@ use csv::ByteRecord;
 use serde::Serialize;
 
 use super::category::{
-    bmi_for_age_category, hundredths, length_for_age_category, weight_for_age_category,
-    weight_for_length_category,
+    bmi_for_age_category, bmi_for_age_category_5_18, height_for_age_category_5_18, hundredths,
+    length_for_age_category, weight_for_age_category, weight_for_length_category,
 };
 use super::tables;
-use super::zscore::{age_row, zscores, GrowthInput};
+use super::zscore::{age_in_range, zscores, GrowthInput, Reference, DAYS_PER_MONTH};
 use super::{Position, Sex};
 use crate::{CoreError, Problem, Result};
 
@@ -115,9 +122,9 @@ pub const OUTPUT_COLUMNS: [&str; 15] = [
 pub mod codes {
     /// `sex` empty or not one of 1/2/L/P/l/p.
     pub const SEX_UNKNOWN: &str = "sex_unknown";
-    /// Neither `age_days` nor both dates given.
+    /// Neither `age_days`, `age_months` nor both dates given.
     pub const AGE_MISSING: &str = "age_missing";
-    /// Age below 0 days or from 60 months (1826.25 days) on: no WHO standard.
+    /// Age below 0 days or from 229 months (6970.19 days) on: no WHO standard or reference.
     pub const AGE_OUT_OF_RANGE: &str = "age_out_of_range";
     /// A date that is not a real `YYYY-MM-DD` date.
     pub const DATE_INVALID: &str = "date_invalid";
@@ -305,6 +312,7 @@ struct Layout {
     decimal: u8,
     sex: usize,
     age_days: Option<usize>,
+    age_months: Option<usize>,
     birth_date: Option<usize>,
     visit_date: Option<usize>,
     weight_kg: Option<usize>,
@@ -369,9 +377,16 @@ impl Layout {
                 "the required column 'sex' is missing from the header".into(),
             )
         })?;
-        let (age_days, birth_date, visit_date) =
-            (find("age_days")?, find("birth_date")?, find("visit_date")?);
-        if age_days.is_none() && (birth_date.is_none() || visit_date.is_none()) {
+        let (age_days, age_months, birth_date, visit_date) = (
+            find("age_days")?,
+            find("age_months")?,
+            find("birth_date")?,
+            find("visit_date")?,
+        );
+        if age_days.is_none()
+            && age_months.is_none()
+            && (birth_date.is_none() || visit_date.is_none())
+        {
             let missing = match (birth_date, visit_date) {
                 (Some(_), None) => "visit_date",
                 (None, Some(_)) => "birth_date",
@@ -381,12 +396,12 @@ impl Layout {
                 codes::MISSING_COLUMN,
                 Some(missing),
                 format!(
-                    "umur tidak dapat dihitung: perlu kolom 'age_days', atau kolom 'birth_date' \
-                     dan 'visit_date' (kolom yang ada: {})",
+                    "umur tidak dapat dihitung: perlu kolom 'age_days', 'age_months', atau kolom \
+                     'birth_date' dan 'visit_date' (kolom yang ada: {})",
                     present()
                 ),
-                "age cannot be computed: the header needs 'age_days', or both 'birth_date' \
-                 and 'visit_date'"
+                "age cannot be computed: the header needs 'age_days', 'age_months', or both \
+                 'birth_date' and 'visit_date'"
                     .into(),
             ));
         }
@@ -396,6 +411,7 @@ impl Layout {
             decimal: if delimiter == b';' { b',' } else { b'.' },
             sex,
             age_days,
+            age_months,
             birth_date,
             visit_date,
             weight_kg: find("weight_kg")?,
@@ -471,50 +487,65 @@ fn measure_cell(rec: &ByteRecord, col: Option<usize>, name: &str, err: &mut Stri
             );
             None
         }
-        None => {
-            push_err(
-                err,
-                codes::NUMBER_INVALID,
-                format_args!("{name} '{}' bukan angka", Shown(v)),
-            );
-            None
-        }
+        None => not_a_number(err, name, v),
     }
 }
 
-fn check_age(age: f64, err: &mut String) -> Option<f64> {
-    if age_row(age).is_some() {
-        return Some(age);
-    }
+/// Reports a cell that should be a number and is not.
+fn not_a_number<T>(err: &mut String, name: &str, v: &[u8]) -> Option<T> {
     push_err(
         err,
-        codes::AGE_OUT_OF_RANGE,
-        format_args!(
-            "umur {age} hari di luar standar WHO (0 hari sampai di bawah 60 bulan = 1826 hari)"
-        ),
+        codes::NUMBER_INVALID,
+        format_args!("{name} '{}' bukan angka", Shown(v)),
     );
     None
 }
 
-fn row_age(l: &Layout, rec: &ByteRecord, err: &mut String) -> Option<f64> {
-    if let Some(v) = cell(rec, l.age_days) {
-        return match parse_number(v) {
-            Some(age) => check_age(age, err),
-            None => {
-                push_err(
-                    err,
-                    codes::NUMBER_INVALID,
-                    format_args!("age_days '{}' bukan angka", Shown(v)),
-                );
-                None
-            }
-        };
+/// The row's age as days and, when given in months, months (see
+/// [`GrowthInput::age_months`]).
+type RowAge = (f64, Option<f64>);
+
+fn check_age(age: RowAge, err: &mut String) -> Option<RowAge> {
+    if age_in_range(age.0, age.1) {
+        return Some(age);
+    }
+    match age.1 {
+        Some(months) => push_err(
+            err,
+            codes::AGE_OUT_OF_RANGE,
+            format_args!(
+                "umur {months} bulan di luar standar dan rujukan WHO (0 sampai di bawah 229 bulan)"
+            ),
+        ),
+        None => push_err(
+            err,
+            codes::AGE_OUT_OF_RANGE,
+            format_args!(
+                "umur {} hari di luar standar dan rujukan WHO (0 hari sampai di bawah 229 bulan = 6970 hari)",
+                age.0
+            ),
+        ),
+    }
+    None
+}
+
+fn row_age(l: &Layout, rec: &ByteRecord, err: &mut String) -> Option<RowAge> {
+    for (col, name) in [(l.age_days, "age_days"), (l.age_months, "age_months")] {
+        if let Some(v) = cell(rec, col) {
+            return match parse_number(v) {
+                Some(x) if name == "age_days" => check_age((x, None), err),
+                Some(x) => check_age((x * DAYS_PER_MONTH, Some(x)), err),
+                None => not_a_number(err, name, v),
+            };
+        }
     }
     let (Some(b), Some(v)) = (cell(rec, l.birth_date), cell(rec, l.visit_date)) else {
         push_err(
             err,
             codes::AGE_MISSING,
-            format_args!("umur tidak ada: isi age_days, atau birth_date dan visit_date"),
+            format_args!(
+                "umur tidak ada: isi age_days, age_months, atau birth_date dan visit_date"
+            ),
         );
         return None;
     };
@@ -542,7 +573,7 @@ fn row_age(l: &Layout, rec: &ByteRecord, err: &mut String) -> Option<f64> {
         );
         return None;
     }
-    check_age((visit - birth).num_days() as f64, err)
+    check_age(((visit - birth).num_days() as f64, None), err)
 }
 
 /// Writes a field, quoted when it holds the delimiter, a quote or a line break.
@@ -692,9 +723,10 @@ fn process_row(l: &Layout, rec: &ByteRecord, out: &mut Vec<u8>, err: &mut String
     };
 
     let z = match (sex, age) {
-        (Some(sex), Some(age_days)) => zscores(&GrowthInput {
+        (Some(sex), Some((age_days, age_months))) => zscores(&GrowthInput {
             sex,
             age_days,
+            age_months,
             weight_kg: weight,
             lenhei_cm: lenhei,
             position,
@@ -733,12 +765,20 @@ fn process_row(l: &Layout, rec: &ByteRecord, out: &mut Vec<u8>, err: &mut String
             out.push(if flagged { b'1' } else { b'0' });
         }
     }
-    let categories = [
-        z.waz.map(weight_for_age_category),
-        z.laz.map(length_for_age_category),
-        z.wlz.map(weight_for_length_category),
-        z.baz.map(bmi_for_age_category),
-    ];
+    let categories = match z.reference {
+        Reference::Standards2006 => [
+            z.waz.map(weight_for_age_category),
+            z.laz.map(length_for_age_category),
+            z.wlz.map(weight_for_length_category),
+            z.baz.map(bmi_for_age_category),
+        ],
+        Reference::Reference2007 => [
+            None,
+            z.laz.map(height_for_age_category_5_18),
+            None,
+            z.baz.map(bmi_for_age_category_5_18),
+        ],
+    };
     for c in categories {
         out.push(d);
         if let Some(c) = c {

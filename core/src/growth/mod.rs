@@ -1,10 +1,14 @@
-//! WHO Child Growth Standards z-scores and Permenkes 2/2020 categories.
+//! WHO z-scores (the Child Growth Standards 2006 under 60 months, the Growth Reference 2007
+//! from 60 months to 19 years) and Permenkes 2/2020 categories.
 //!
 //! The module is split by what each part holds:
 //! - [`tables`]: the WHO LMS tables, embedded at build time and parsed once into arrays
-//!   indexed by age day or by length in tenths of a cm (O(1) look-ups);
-//! - [`zscore`]: z-scores exactly as WHO's `anthro` R package computes them;
-//! - [`category`]: the Permenkes 2/2020 nutrition-status categories;
+//!   indexed by age day or month, or by length in tenths of a cm (O(1) look-ups);
+//! - [`zscore`]: z-scores exactly as WHO's `anthro` R package computes them, and the
+//!   choice of reference by age;
+//! - [`reference2007`]: z-scores from 60 months exactly as WHO's `anthroplus` computes them;
+//! - [`category`]: the Permenkes 2/2020 nutrition-status categories (under 5, and 5-18
+//!   years from versioned data);
 //! - [`kbm`]: the minimum weight gain (KBM) and the N / T / 2T / BGM decisions;
 //! - [`schedule`]: the immunization and vitamin A schedule (versioned data);
 //! - [`assessment`]: everything above combined for one measurement;
@@ -16,6 +20,7 @@ pub mod assessment;
 pub mod batch;
 pub mod category;
 pub mod kbm;
+pub mod reference2007;
 pub mod schedule;
 pub mod tables;
 pub mod zscore;
@@ -24,8 +29,9 @@ pub use assessment::{
     assess, status, AssessError, Assessment, Measurement, ReferReason, RoundedZScores, Status,
 };
 pub use category::{
-    bmi_for_age_category, length_for_age_category, weight_for_age_category,
-    weight_for_length_category, Category, GrowthIndex,
+    bmi_for_age_category, bmi_for_age_category_5_18, height_for_age_category_5_18,
+    length_for_age_category, weight_for_age_category, weight_for_length_category, Category,
+    GrowthIndex,
 };
 pub use kbm::{
     completed_months, is_bgm, is_two_t, kbm_grams, trends, weight_trend, TrendError, Weighing,
@@ -34,7 +40,7 @@ pub use kbm::{
 pub use schedule::{
     due_items, schedule, DoseKind, DueItem, DueStatus, Received, Schedule, ScheduleItem,
 };
-pub use zscore::{age_in_days, zscores, GrowthInput, ZFlags, ZScores};
+pub use zscore::{age_in_days, zscores, GrowthInput, Reference, ZFlags, ZScores};
 
 /// Sex as written in Indonesian registers: L (laki-laki, boy; WHO code 1) and
 /// P (perempuan, girl; WHO code 2).

@@ -1,9 +1,10 @@
-//! WHO Child Growth Standards LMS tables (from WHO's `anthro` package).
+//! WHO LMS tables: the Child Growth Standards 2006 (from WHO's `anthro` package, 0-5 years)
+//! and the Growth Reference 2007 (from WHO's `anthroplus` package, 5-19 years).
 //!
-//! The TSV files in `core/data/who/` are embedded with `include_str!` so nothing is read at
-//! run time, and parsed once (lazily) into dense arrays: age tables are indexed by age in
-//! days, length/height tables by length in tenths of a cm, so a look-up is one bounds check
-//! and one index.
+//! The TSV files in `core/data/who/` and `core/data/who2007/` are embedded with `include_str!`
+//! so nothing is read at run time, and parsed once (lazily) into dense arrays: the 2006 age
+//! tables are indexed by age in days, length/height tables by length in tenths of a cm, the
+//! 2007 tables by age in whole months, so a look-up is one bounds check and one index.
 
 use std::sync::LazyLock;
 
@@ -56,7 +57,7 @@ impl KeyedTable {
     }
 
     /// Parses an anthro TSV: header line, then `sex key l m s [loh]`. `key_scale` turns the
-    /// key column into an integer (1 for age days, 10 for cm -> tenths of a cm). Panics on
+    /// key column into an integer (1 for age days or months, 10 for cm -> tenths of a cm). Panics on
     /// malformed data: the data is embedded at build time and covered by tests, so a panic
     /// here can only be a packaging error.
     fn parse(name: &str, text: &str, key_scale: f64) -> KeyedTable {
@@ -104,32 +105,41 @@ macro_rules! who_table {
     ($(#[$doc:meta])* $name:ident, $file:literal, $scale:expr) => {
         $(#[$doc])*
         pub static $name: LazyLock<KeyedTable> = LazyLock::new(|| {
-            KeyedTable::parse($file, include_str!(concat!("../../data/who/", $file)), $scale)
+            KeyedTable::parse($file, include_str!(concat!("../../data/", $file)), $scale)
         });
     };
 }
 
 who_table!(
     /// Weight-for-age, by age in days 0..=1826.
-    WEIGHT_FOR_AGE, "weianthro.tsv", 1.0);
+    WEIGHT_FOR_AGE, "who/weianthro.tsv", 1.0);
 who_table!(
     /// Length (below 731 days) / height (from 731 days)-for-age, by age in days 0..=1826.
-    LENGTH_FOR_AGE, "lenanthro.tsv", 1.0);
+    LENGTH_FOR_AGE, "who/lenanthro.tsv", 1.0);
 who_table!(
     /// Weight-for-length, by length in tenths of a cm 450..=1100.
-    WEIGHT_FOR_LENGTH, "wflanthro.tsv", 10.0);
+    WEIGHT_FOR_LENGTH, "who/wflanthro.tsv", 10.0);
 who_table!(
     /// Weight-for-height, by height in tenths of a cm 650..=1200.
-    WEIGHT_FOR_HEIGHT, "wfhanthro.tsv", 10.0);
+    WEIGHT_FOR_HEIGHT, "who/wfhanthro.tsv", 10.0);
 who_table!(
     /// BMI-for-age, by age in days 0..=1826.
-    BMI_FOR_AGE, "bmianthro.tsv", 1.0);
+    BMI_FOR_AGE, "who/bmianthro.tsv", 1.0);
 who_table!(
     /// Head circumference-for-age, by age in days 0..=1826.
-    HEAD_CIRCUMFERENCE_FOR_AGE, "hcanthro.tsv", 1.0);
+    HEAD_CIRCUMFERENCE_FOR_AGE, "who/hcanthro.tsv", 1.0);
 who_table!(
     /// Arm circumference-for-age, by age in days 91..=1826.
-    ARM_CIRCUMFERENCE_FOR_AGE, "acanthro.tsv", 1.0);
+    ARM_CIRCUMFERENCE_FOR_AGE, "who/acanthro.tsv", 1.0);
+who_table!(
+    /// WHO 2007 height-for-age, by age in whole months 60..=229 (229 repeats 228).
+    HEIGHT_FOR_AGE_2007, "who2007/hfawho2007.tsv", 1.0);
+who_table!(
+    /// WHO 2007 weight-for-age, by age in whole months 60..=121 (121 repeats 120).
+    WEIGHT_FOR_AGE_2007, "who2007/wfawho2007.tsv", 1.0);
+who_table!(
+    /// WHO 2007 BMI-for-age, by age in whole months 60..=229 (229 repeats 228).
+    BMI_FOR_AGE_2007, "who2007/bfawho2007.tsv", 1.0);
 
 /// Forces parsing of every table (e.g. before a benchmark, or at start-up).
 pub fn init() {
@@ -141,6 +151,9 @@ pub fn init() {
         &BMI_FOR_AGE,
         &HEAD_CIRCUMFERENCE_FOR_AGE,
         &ARM_CIRCUMFERENCE_FOR_AGE,
+        &HEIGHT_FOR_AGE_2007,
+        &WEIGHT_FOR_AGE_2007,
+        &BMI_FOR_AGE_2007,
     ] {
         LazyLock::force(t);
     }
@@ -160,6 +173,9 @@ mod tests {
             (&ARM_CIRCUMFERENCE_FOR_AGE, 91, 1826),
             (&WEIGHT_FOR_LENGTH, 450, 1100),
             (&WEIGHT_FOR_HEIGHT, 650, 1200),
+            (&HEIGHT_FOR_AGE_2007, 60, 229),
+            (&WEIGHT_FOR_AGE_2007, 60, 121),
+            (&BMI_FOR_AGE_2007, 60, 229),
         ];
         for (table, first, last) in ranges {
             assert_eq!(table.first_key(), first);
@@ -211,6 +227,28 @@ mod tests {
             })
         );
         assert_eq!(ARM_CIRCUMFERENCE_FOR_AGE.get(Sex::L, 90), None);
+        assert_eq!(
+            WEIGHT_FOR_AGE_2007.get(Sex::P, 120),
+            Some(Lms {
+                l: -0.5958,
+                m: 31.8578,
+                s: 0.17262
+            })
+        );
+        assert_eq!(
+            BMI_FOR_AGE_2007.get(Sex::L, 60),
+            Some(Lms {
+                l: -0.7151,
+                m: 15.2679,
+                s: 0.08366
+            })
+        );
+        assert_eq!(
+            HEIGHT_FOR_AGE_2007.get(Sex::P, 229),
+            HEIGHT_FOR_AGE_2007.get(Sex::P, 228)
+        );
+        assert_eq!(WEIGHT_FOR_AGE_2007.get(Sex::L, 122), None);
+        assert_eq!(BMI_FOR_AGE_2007.get(Sex::L, 59), None);
         assert_eq!(WEIGHT_FOR_AGE.get(Sex::L, 1827), None);
     }
 }

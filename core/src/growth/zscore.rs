@@ -1,9 +1,14 @@
 //! Z-scores of the WHO Child Growth Standards, computed the way WHO's `anthro` R package
-//! (`anthro_zscores`) computes them, so that numbers match what health offices get:
+//! (`anthro_zscores`) computes them, so that numbers match what health offices get; from 60
+//! months [`zscores`] takes them from the WHO Growth Reference 2007 instead, as WHO's
+//! `anthroplus` computes them (see [`super::reference2007`]):
 //!
 //! - Age: the exact age in days (fractional days allowed). The table row is the age rounded
-//!   half up (anthro's `round_up`: .5 goes up). Z-scores exist only when the *unrounded* age in
-//!   months (days / 30.4375) is below 60, and the age is not negative.
+//!   half up (anthro's `round_up`: .5 goes up). The 2006 standards give z-scores only when
+//!   the *unrounded* age in months (days / 30.4375) is below 60, and the age is not negative.
+//!   From 60 months to under 229, [`zscores`] gives height-for-age (`laz`), weight-for-age
+//!   (`waz`, under 121 months) and BMI-for-age (`baz`) of the 2007 reference, and no
+//!   weight-for-length/height, head or arm circumference z-score (the reference has none).
 //! - Length/height: the 731-day switch uses the rounded age. Under 731 days a standing
 //!   measure gets +0.7 cm; from 731 days a lying measure gets -0.7 cm. A standing measure
 //!   under 9 months (unrounded months) is implausible: anthro then ignores the position (no
@@ -21,6 +26,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::reference2007;
 use super::tables::{
     KeyedTable, Lms, ARM_CIRCUMFERENCE_FOR_AGE, BMI_FOR_AGE, HEAD_CIRCUMFERENCE_FOR_AGE,
     LENGTH_FOR_AGE, WEIGHT_FOR_AGE, WEIGHT_FOR_HEIGHT, WEIGHT_FOR_LENGTH,
@@ -64,6 +70,15 @@ pub fn age_row(age_days: f64) -> Option<u32> {
         return None;
     }
     Some(round_up(age_days) as u32)
+}
+
+/// Whether a WHO table covers an age: from 0 days to under 229 months (the 2006 standards
+/// under 60 months, the 2007 reference from 60). `age_months` as in
+/// [`GrowthInput::age_months`] (`None`: `age_days` / 30.4375).
+#[inline]
+pub fn age_in_range(age_days: f64, age_months: Option<f64>) -> bool {
+    let months = age_months.unwrap_or(age_days / DAYS_PER_MONTH);
+    age_days >= 0.0 && (0.0..reference2007::UNTIL_MONTHS).contains(&months)
 }
 
 /// Whether weight-for-height and standing height apply (rounded age >= 731 days) rather than
@@ -225,6 +240,10 @@ pub struct GrowthInput {
     pub sex: Sex,
     /// Exact age in days; fractional days are accepted (see the module notes).
     pub age_days: f64,
+    /// The age in months when it was given in months (as WHO's anthroplus takes it): the
+    /// 2007 reference uses it as it is, while `age_days` must then be months x 30.4375 (what
+    /// anthro does with an age in months). `None`: months are `age_days` / 30.4375.
+    pub age_months: Option<f64>,
     pub weight_kg: Option<f64>,
     /// Length or height as measured, before the 0.7 cm correction.
     pub lenhei_cm: Option<f64>,
@@ -243,6 +262,7 @@ impl GrowthInput {
         GrowthInput {
             sex,
             age_days,
+            age_months: None,
             weight_kg: None,
             lenhei_cm: None,
             position: None,
@@ -250,6 +270,27 @@ impl GrowthInput {
             muac_cm: None,
             oedema: false,
         }
+    }
+
+    /// An input with sex and an age given in months (as WHO's anthroplus takes it).
+    pub fn in_months(sex: Sex, age_months: f64) -> Self {
+        GrowthInput {
+            age_months: Some(age_months),
+            ..GrowthInput::new(sex, age_months * DAYS_PER_MONTH)
+        }
+    }
+
+    /// The age in months: as given, or `age_days` / 30.4375.
+    #[inline]
+    pub fn months(&self) -> f64 {
+        self.age_months.unwrap_or(self.age_days / DAYS_PER_MONTH)
+    }
+
+    /// Whether the WHO 2007 reference applies (60 months and over) rather than the 2006
+    /// standards.
+    #[inline]
+    pub fn uses_reference_2007(&self) -> bool {
+        self.months() >= reference2007::FROM_MONTHS
     }
 }
 
@@ -279,9 +320,23 @@ impl ZFlags {
     }
 }
 
+/// Which WHO tables gave the z-scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub enum Reference {
+    /// The WHO Child Growth Standards 2006 (under 60 months, WHO's anthro).
+    #[default]
+    #[serde(rename = "who2006")]
+    Standards2006,
+    /// The WHO Growth Reference 2007 (60 to under 229 months, WHO's anthroplus).
+    #[serde(rename = "who2007")]
+    Reference2007,
+}
+
 /// Unrounded z-scores for one measurement, with the derived length/height and BMI.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct ZScores {
+    /// The tables the z-scores come from.
+    pub reference: Reference,
     /// Weight-for-age.
     pub waz: Option<f64>,
     /// Length/height-for-age.
@@ -319,24 +374,39 @@ pub fn zscores(input: &GrowthInput) -> ZScores {
         _ => None,
     };
 
-    let waz = weight.and_then(|w| weight_for_age(sex, age, w));
-    let laz = clenhei.and_then(|lh| length_for_age(sex, age, lh));
-    let wlz = weight
-        .zip(clenhei)
-        .and_then(|(w, lh)| weight_for_lenhei(sex, age, w, lh));
-    let bmi_z = if input.oedema {
-        None
+    let bmi_usable = if input.oedema { None } else { bmi };
+
+    let (reference, waz, laz, wlz, bmi_z, hcz, acz) = if input.uses_reference_2007() {
+        let months = input.months();
+        (
+            Reference::Reference2007,
+            weight.and_then(|w| reference2007::weight_for_age(sex, months, w)),
+            clenhei.and_then(|h| reference2007::height_for_age(sex, months, h)),
+            None,
+            bmi_usable.and_then(|b| reference2007::bmi_for_age(sex, months, b)),
+            None,
+            None,
+        )
     } else {
-        bmi.and_then(|b| bmi_for_age(sex, age, b))
+        (
+            Reference::Standards2006,
+            weight.and_then(|w| weight_for_age(sex, age, w)),
+            clenhei.and_then(|lh| length_for_age(sex, age, lh)),
+            weight
+                .zip(clenhei)
+                .and_then(|(w, lh)| weight_for_lenhei(sex, age, w, lh)),
+            bmi_usable.and_then(|b| bmi_for_age(sex, age, b)),
+            input
+                .head_cm
+                .and_then(|h| head_circumference_for_age(sex, age, h)),
+            input
+                .muac_cm
+                .and_then(|a| arm_circumference_for_age(sex, age, a)),
+        )
     };
-    let hcz = input
-        .head_cm
-        .and_then(|h| head_circumference_for_age(sex, age, h));
-    let acz = input
-        .muac_cm
-        .and_then(|a| arm_circumference_for_age(sex, age, a));
 
     ZScores {
+        reference,
         waz,
         laz,
         wlz,
