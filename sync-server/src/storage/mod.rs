@@ -3,6 +3,7 @@
 //! live once in `engine`, run inside the backend's transaction.
 
 pub mod batch;
+pub mod clocks;
 pub mod engine;
 pub mod postgres;
 pub mod scope_digest;

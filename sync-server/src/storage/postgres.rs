@@ -27,11 +27,12 @@
 //! the number applied; a server applies the missing ones at start under a session advisory lock,
 //! so two processes starting at once do not race.
 
+use super::clocks;
 use super::engine;
 use super::scope_digest;
 use super::{
-    Device, DupKeys, ExitRow, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
-    RecordVisitor, Result, Row, TokenHolder, User, UserSummary,
+    Device, DupKeys, ExitRow, MasterRecord, MasterStore, Page, Principal, RecordTx, RecordVisitor,
+    Result, Row, TokenHolder, User, UserSummary,
 };
 use crate::error::ServerError;
 use postgres::{Client, IsolationLevel, NoTls, Statement, Transaction};
@@ -147,7 +148,36 @@ CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     // 5. An edit sent again under a new number (a copy of the store numbered it again) is found
     // by its hash, and not applied twice.
     "CREATE INDEX edit_hashes_by_hash ON edit_hashes(device_id, hash);",
+    // 6. Field clocks stored compact (`clocks`) instead of the JSON `meta`: every row is
+    // converted by `convert_meta` before `meta` goes (see `migrate`).
+    "ALTER TABLE records ADD COLUMN clocks BYTEA;",
+    "ALTER TABLE records DROP COLUMN meta; ALTER TABLE records ALTER COLUMN clocks SET NOT NULL;",
 ];
+
+/// The migration after which every row's `meta` is converted (in Rust) into `clocks`.
+const CLOCKS_ADDED: usize = 6;
+
+/// Fill `clocks` from `meta` for every row (migration 6).
+fn convert_meta(tx: &mut Transaction) -> Result<()> {
+    let rows = tx.query("SELECT id, meta FROM records WHERE clocks IS NULL", &[])?;
+    let mut ids: Vec<Uuid> = Vec::with_capacity(rows.len());
+    let mut stored: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        ids.push(r.get(0));
+        stored.push(clocks::from_json_meta(r.get(1))?);
+    }
+    for (ids, stored) in ids
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(stored.chunks(ROWS_PER_STATEMENT))
+    {
+        tx.execute(
+            "UPDATE records SET clocks = c.clocks
+             FROM unnest($1::uuid[], $2::bytea[]) AS c(id, clocks) WHERE records.id = c.id",
+            &[&ids, &stored],
+        )?;
+    }
+    Ok(())
+}
 
 /// A pooled connection with its prepared statements.
 struct Conn {
@@ -366,6 +396,9 @@ fn migrate(client: &mut Client) -> Result<()> {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
             tx.batch_execute(sql)?;
+            if i + 1 == CLOCKS_ADDED {
+                convert_meta(&mut tx)?;
+            }
             tx.execute("UPDATE schema_version SET version = $1", &[&(i as i32 + 1)])?;
         }
         tx.commit()?;
@@ -396,7 +429,8 @@ struct Tx<'a> {
 macro_rules! record_sql {
     ($cond:literal) => {
         concat!(
-            "SELECT id, kind, posyandu_id, puskesmas_id, parent_id, meta, seq FROM records WHERE ",
+            "SELECT id, kind, posyandu_id, puskesmas_id, parent_id, fields, clocks, seq
+             FROM records WHERE ",
             $cond
         )
     };
@@ -409,8 +443,8 @@ fn record_of(r: &postgres::Row) -> Result<MasterRecord> {
         posyandu_id: r.get(2),
         puskesmas_id: r.get(3),
         parent_id: r.get(4),
-        fields: serde_json::from_str::<BTreeMap<String, MasterField>>(r.get(5))?,
-        seq: r.get(6),
+        fields: clocks::decode(r.get(5), r.get(6))?,
+        seq: r.get(7),
     })
 }
 
@@ -484,14 +518,15 @@ impl RecordTx for Tx<'_> {
                 cols.push(rec, dup)?;
             }
             self.execute(
-                "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta,
+                "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, clocks,
                                      seq, dup_nik, dup_person, dup_pair)
                  SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[],
-                                      $6::text[], $7::text[], $8::int8[], $9::text[], $10::text[],
+                                      $6::text[], $7::bytea[], $8::int8[], $9::text[], $10::text[],
                                       $11::text[])
                  ON CONFLICT (id) DO UPDATE SET kind = excluded.kind,
                     posyandu_id = excluded.posyandu_id, puskesmas_id = excluded.puskesmas_id,
-                    parent_id = excluded.parent_id, fields = excluded.fields, meta = excluded.meta,
+                    parent_id = excluded.parent_id, fields = excluded.fields,
+                    clocks = excluded.clocks,
                     seq = excluded.seq, dup_nik = excluded.dup_nik,
                     dup_person = excluded.dup_person, dup_pair = excluded.dup_pair",
                 &[
@@ -501,7 +536,7 @@ impl RecordTx for Tx<'_> {
                     &cols.puskesmas,
                     &cols.parent,
                     &cols.fields,
-                    &cols.meta,
+                    &cols.clocks,
                     &cols.seq,
                     &cols.nik,
                     &cols.person,
@@ -691,7 +726,7 @@ struct RecordColumns {
     puskesmas: Vec<Option<Uuid>>,
     parent: Vec<Option<Uuid>>,
     fields: Vec<String>,
-    meta: Vec<String>,
+    clocks: Vec<Vec<u8>>,
     seq: Vec<i64>,
     nik: Vec<Option<String>>,
     person: Vec<Option<String>>,
@@ -706,7 +741,7 @@ impl RecordColumns {
         self.puskesmas.push(rec.puskesmas_id);
         self.parent.push(rec.parent_id);
         self.fields.push(serde_json::to_string(&rec.values())?);
-        self.meta.push(serde_json::to_string(&rec.fields)?);
+        self.clocks.push(clocks::encode(&rec.fields));
         self.seq.push(rec.seq);
         self.nik.push(dup.nik.clone());
         self.person.push(dup.person.clone());
@@ -965,26 +1000,14 @@ impl MasterStore for PostgresStore {
             }
             {
                 let mut t = tx.tx.borrow_mut();
-                let portal = t.bind(
-                    "SELECT id, kind, posyandu_id, puskesmas_id, parent_id, meta, seq
-                     FROM records ORDER BY id",
-                    &[],
-                )?;
+                let portal = t.bind(concat!(record_sql!("TRUE"), " ORDER BY id"), &[])?;
                 loop {
                     let rows = t.query_portal(&portal, 5_000)?;
                     if rows.is_empty() {
                         break;
                     }
                     for r in &rows {
-                        f(Row::Record(MasterRecord {
-                            id: r.get(0),
-                            kind: parse_kind(r.get(1))?,
-                            posyandu_id: r.get(2),
-                            puskesmas_id: r.get(3),
-                            parent_id: r.get(4),
-                            fields: serde_json::from_str(r.get(5))?,
-                            seq: r.get(6),
-                        }))?;
+                        f(Row::Record(record_of(r)?))?;
                     }
                 }
             }

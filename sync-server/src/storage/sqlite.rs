@@ -1,18 +1,19 @@
 //! The embedded master store: one SQLite file in WAL mode. One writer at a time (a mutex), which
 //! also makes sequence numbers visible in order (guarantee 5).
 
+use super::clocks;
 use super::engine;
 use super::scope_digest;
 use super::{
-    Device, DupKeys, ExitRow, MasterField, MasterRecord, MasterStore, Page, Principal, RecordTx,
-    RecordVisitor, Result, Row, TokenHolder, User, UserSummary,
+    Device, DupKeys, ExitRow, MasterRecord, MasterStore, Page, Principal, RecordTx, RecordVisitor,
+    Result, Row, TokenHolder, User, UserSummary,
 };
 use crate::error::ServerError;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use rusqlite_migration::{Migrations, M};
+use rusqlite_migration::{HookError, Migrations, M};
 use sinergi_core::model::{Fields, Kind};
 use sinergi_core::protocol::{Change, Exit, Refusal, Role, SyncRequest, SyncResponse};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{LazyLock, Mutex};
 use uuid::Uuid;
@@ -122,6 +123,24 @@ UPDATE records SET dup_pair = json_extract(fields, '$.child_a') || '|' || json_e
     WHERE kind = 'duplicate';
 CREATE INDEX records_dup_pair ON records(dup_pair) WHERE dup_pair IS NOT NULL;
 "#,
+        ),
+        // Field clocks stored compact (`clocks`) instead of the JSON `meta`, every row converted.
+        M::up_with_hook(
+            "ALTER TABLE records ADD COLUMN clocks BLOB;",
+            |tx: &Transaction| {
+                let rows: Vec<(String, String)> = tx
+                    .prepare("SELECT id, meta FROM records")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let mut st = tx.prepare("UPDATE records SET clocks = ?2 WHERE id = ?1")?;
+                for (id, meta) in rows {
+                    let stored = clocks::from_json_meta(&meta)
+                        .map_err(|e| HookError::Hook(format!("record {id}: {e}")))?;
+                    st.execute(params![id, stored])?;
+                }
+                tx.execute_batch("ALTER TABLE records DROP COLUMN meta;")?;
+                Ok(())
+            },
         ),
     ])
 });
@@ -327,7 +346,7 @@ fn user_of(r: &rusqlite::Row) -> rusqlite::Result<Result<User>> {
 /// so the batch forms are prepared statements run once per row.
 struct Tx<'a>(&'a Transaction<'a>);
 
-const RECORD_COLUMNS: &str = "id, kind, posyandu_id, puskesmas_id, parent_id, meta, seq";
+const RECORD_COLUMNS: &str = "id, kind, posyandu_id, puskesmas_id, parent_id, fields, clocks, seq";
 
 fn record_of(r: &rusqlite::Row) -> rusqlite::Result<Result<MasterRecord>> {
     let row = (
@@ -337,17 +356,18 @@ fn record_of(r: &rusqlite::Row) -> rusqlite::Result<Result<MasterRecord>> {
         r.get::<_, Option<String>>(3)?,
         r.get::<_, Option<String>>(4)?,
         r.get::<_, String>(5)?,
-        r.get::<_, i64>(6)?,
+        r.get::<_, Vec<u8>>(6)?,
+        r.get::<_, i64>(7)?,
     );
     Ok((|| {
-        let (id, kind, p, q, parent, meta, seq) = row;
+        let (id, kind, p, q, parent, values, stored, seq) = row;
         Ok(MasterRecord {
             kind: parse_kind(&kind)?,
             id: parse_uuid(&id)?,
             posyandu_id: p.as_deref().map(parse_uuid).transpose()?,
             puskesmas_id: q.as_deref().map(parse_uuid).transpose()?,
             parent_id: parent.as_deref().map(parse_uuid).transpose()?,
-            fields: serde_json::from_str::<BTreeMap<String, MasterField>>(&meta)?,
+            fields: clocks::decode(&values, &stored)?,
             seq,
         })
     })())
@@ -386,11 +406,11 @@ impl RecordTx for Tx<'_> {
 
     fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()> {
         let mut st = self.0.prepare_cached(
-            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, meta, seq, dup_nik, dup_person, dup_pair)
+            "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, clocks, seq, dup_nik, dup_person, dup_pair)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, posyandu_id = excluded.posyandu_id,
                 puskesmas_id = excluded.puskesmas_id, parent_id = excluded.parent_id,
-                fields = excluded.fields, meta = excluded.meta, seq = excluded.seq,
+                fields = excluded.fields, clocks = excluded.clocks, seq = excluded.seq,
                 dup_nik = excluded.dup_nik, dup_person = excluded.dup_person,
                 dup_pair = excluded.dup_pair",
         )?;
@@ -402,7 +422,7 @@ impl RecordTx for Tx<'_> {
                 opt(rec.puskesmas_id),
                 opt(rec.parent_id),
                 serde_json::to_string(&rec.values())?,
-                serde_json::to_string(&rec.fields)?,
+                clocks::encode(&rec.fields),
                 rec.seq,
                 dup.nik,
                 dup.person,
@@ -1125,5 +1145,29 @@ mod tests {
         let pair = super::super::batch::pair_name(b, a);
         let found = store.with_tx(|tx| tx.pairs_existing(&[pair.clone(), "x|y".into()]));
         assert_eq!(found.unwrap(), HashSet::from([pair]));
+    }
+
+    #[test]
+    fn records_written_with_json_clocks_come_back_whole_after_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.db");
+        let old = super::super::clocks::tests::sample_record();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 7).unwrap();
+            conn.execute(
+                "INSERT INTO records(id, kind, posyandu_id, fields, meta, seq) VALUES (?1, 'child', ?2, ?3, ?4, ?5)",
+                params![
+                    old.id.to_string(),
+                    opt(old.posyandu_id),
+                    serde_json::to_string(&old.values()).unwrap(),
+                    serde_json::to_string(&old.fields).unwrap(),
+                    old.seq
+                ],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.get(old.id).unwrap(), Some(old));
     }
 }
