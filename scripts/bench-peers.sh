@@ -4,9 +4,9 @@
 # server, one system after the other in one run; prints each figure (medians of ROUNDS rounds),
 # the durability settings of each, and Sinergi's ratio to each peer beside the issue's targets.
 # Usage: scripts/bench-peers.sh [RECORDS]   (default 20000 child records; ROUNDS=3)
-# A benchmark command, not part of CI. PostgreSQL is the server the PG* variables name, or a
-# throwaway pg_virtualenv cluster started with fsync=on and synchronous_commit=on (pg_virtualenv
-# turns fsync off unless told). The peers' drivers are in tests/peers/.
+# A benchmark command, not part of CI. PostgreSQL is the server the PGHOST/PG* variables name,
+# or a throwaway pg_virtualenv cluster started with fsync=on and synchronous_commit=on
+# (pg_virtualenv turns fsync off unless told). The peers' drivers are in tests/peers/.
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 records="${1:-20000}"
@@ -35,6 +35,13 @@ if ! cmp -s tests/peers/anki/requirements.txt "$venv/.sinergi-requirements"; the
   cp tests/peers/anki/requirements.txt "$venv/.sinergi-requirements"
 fi
 
+# Every system's files (Sinergi's temporary stores, the PostgreSQL cluster, PouchDB's and Anki's
+# folders) in one place on the disk, never on a tmpfs /tmp where an fsync costs nothing.
+export TMPDIR
+TMPDIR="$(realpath "$out")/tmp"
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
+trap 'rm -rf "$TMPDIR"' EXIT
 results="$out/results.jsonl"
 log="$out/bench-peers.log"
 : >"$results"
@@ -55,7 +62,10 @@ run "Sinergi on SQLite" "$bench" "$records" --database sqlite --rounds "$rounds"
 if [ -n "${PGHOST:-}" ]; then
   run "Sinergi on PostgreSQL" "$bench" "$records" --database postgres --rounds "$rounds" --json
 else
-  run "Sinergi on PostgreSQL" with_postgres -o fsync=on -o synchronous_commit=on \
+  # -t: the cluster in $TMPDIR, on a port of its own, so that another pg_virtualenv running on
+  # this machine (its cluster "regress" in /etc/postgresql) does not stop this one.
+  PGPORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')" \
+    run "Sinergi on PostgreSQL" with_postgres -t -o fsync=on -o synchronous_commit=on \
     "$bench" "$records" --database postgres --rounds "$rounds" --json
 fi
 run "PouchDB + express-pouchdb" node "$pouch/bench.js" "$records" "$rounds"
