@@ -58,6 +58,8 @@ run() {
   fi
   echo "<< $name: $((SECONDS - t0)) s"
 }
+# Other work on the machine skews every figure: say how busy it was.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 run "Sinergi on SQLite" "$bench" "$records" --database sqlite --rounds "$rounds" --json
 if [ -n "${PGHOST:-}" ]; then
   run "Sinergi on PostgreSQL" "$bench" "$records" --database postgres --rounds "$rounds" --json

@@ -85,7 +85,8 @@ def main():
         print(f"{label:<34}" + "".join(f"{num(med(s, key)):>{width}}" for s in systems))
     if "anki" in rows:
         print(
-            "(Anki's push is its normal incremental sync; its first enrollment is a full download. "
+            "(Anki's push is its normal incremental sync, each note with its card; its first enrollment "
+            "is a full download. "
             f"Anki's full upload of the same notes, for reference: {num(med('anki', 'full_upload_rps'))} records/s.)"
         )
     print()
@@ -115,12 +116,13 @@ def main():
                 f"   (target: >={goal:,} rec/s {'met' if mine >= goal else 'NOT met'})"
             )
     print()
-    print("rounds (push / first enrollment / merge, records/s):")
+    print("each round, records/s:")
     for s in systems:
-        cells = [
-            " / ".join(num(r.get(k)) for k in ("push_rps", "pull_rps", "merge_rps")) for r in rows[s]
-        ]
-        print(f"  {NAMES[s]:<19} " + "   ".join(cells))
+        cells = []
+        for label, key in [("push", "push_rps"), ("first enrollment", "pull_rps"), ("merge", "merge_rps")]:
+            if any(key in r for r in rows[s]):
+                cells.append(f"{label} " + " / ".join(num(r[key]) for r in rows[s]))
+        print(f"  {NAMES[s]:<19} " + "; ".join(cells))
 
 
 if __name__ == "__main__":
