@@ -4,6 +4,13 @@
 //! default 100,000 records on SQLite) or `scripts/bench-sync.sh --district [CHILDREN]` (a district
 //! on PostgreSQL: 100,000 children with 12 months of measurements by default). PostgreSQL is the
 //! server the `PG*` variables name; the script runs under `pg_virtualenv` when none is set.
+//!
+//! `--rounds R` runs the whole benchmark R times per backend (default 1). `--json` prints, for
+//! each round, one JSON line of the figures on stdout (push and first enrollment over HTTP, the
+//! merge in process, the backend's durability settings) and the usual lines on stderr; it is
+//! what `scripts/bench-peers.sh` reads. With more than one round, the enrollment's max RSS is
+//! exact in the first only (a child's max RSS starts from the size of the process that forked it,
+//! which the merge of the round before has grown).
 
 use sinergi_core::hlc::SystemClock;
 use sinergi_core::model::{Fields, Kind};
@@ -20,9 +27,23 @@ use sinergi_server::auth::token_hash;
 use sinergi_server::service::Service;
 use sinergi_server::storage::open_store;
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// `--json`: the figures as one JSON line on stdout, the prose on stderr.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// A line of the report: on stdout, or on stderr when stdout carries the JSON figures.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if JSON.load(Ordering::Relaxed) {
+            eprintln!($($arg)*)
+        } else {
+            println!($($arg)*)
+        }
+    };
+}
 
 fn child_fields(posyandu: &str, i: usize) -> Fields {
     let mut f = Fields::new();
@@ -90,7 +111,18 @@ fn main() {
         district(number(i + 1).unwrap_or(100_000));
         return;
     }
-    let n = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+    JSON.store(args.iter().any(|a| a == "--json"), Ordering::Relaxed);
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .map(|i| number(i + 1).expect("--rounds R"))
+        .unwrap_or(1);
+    let n = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || args[i - 1] != "--rounds")
+        .find_map(|(_, a)| a.parse().ok())
+        .unwrap_or(100_000);
     let which = args
         .iter()
         .position(|a| a == "--database")
@@ -103,13 +135,46 @@ fn main() {
         other => panic!("--database {other}: use sqlite, postgres or both"),
     };
     for backend in backends {
-        bench(n, backend);
+        for _ in 0..rounds {
+            let figures = bench(n, backend);
+            if JSON.load(Ordering::Relaxed) {
+                println!("{figures}");
+            }
+        }
     }
 }
 
-fn bench(n: usize, backend: &str) {
+/// What makes a commit durable on this backend, read back from the database where it can be:
+/// PostgreSQL's settings from the server, SQLite's journal mode from the master file (the
+/// server sets `synchronous=FULL` on every connection it opens; its storage tests check it).
+fn durability(p: &Puskesmas) -> serde_json::Value {
+    match &p.database {
+        Some(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+            let mut show = |name: &str| -> String {
+                c.query_one(&format!("SHOW {name}"), &[]).unwrap().get(0)
+            };
+            serde_json::json!({
+                "fsync": show("fsync"),
+                "synchronous_commit": show("synchronous_commit"),
+                "full_page_writes": show("full_page_writes"),
+                "wal_sync_method": show("wal_sync_method"),
+            })
+        }
+        None => {
+            let db = rusqlite::Connection::open(p.dir.path().join("master.db")).unwrap();
+            let mode: String = db
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            serde_json::json!({"journal_mode": mode, "synchronous": "FULL"})
+        }
+    }
+}
+
+/// One round on one backend; returns its figures (records/s and seconds) as JSON.
+fn bench(n: usize, backend: &str) -> serde_json::Value {
     let database = || (backend == "postgres").then(fresh_postgres);
-    println!(
+    say!(
         "Sinergi sync benchmark on {backend}: {n} records (children), release build, {} cores",
         cores()
     );
@@ -130,7 +195,7 @@ fn bench(n: usize, backend: &str) {
         }
     }
     let local = t.elapsed().as_secs_f64();
-    println!(
+    say!(
         "local edits (validated, with outbox):   {:>10.0} records/s",
         n as f64 / local
     );
@@ -142,8 +207,8 @@ fn bench(n: usize, backend: &str) {
     let push = t.elapsed().as_secs_f64();
     assert_eq!(r["acknowledged"].as_u64().unwrap() as usize, n);
     let up = proxy.up.load(Ordering::Relaxed) - up0;
-    println!("push over HTTP incl. pulling the echo:  {:>10.0} records/s  ({:.2} s for {n}, {} requests)", n as f64 / push, push, r["requests"]);
-    println!(
+    say!("push over HTTP incl. pulling the echo:  {:>10.0} records/s  ({:.2} s for {n}, {} requests)", n as f64 / push, push, r["requests"]);
+    say!(
         "bytes on the wire per record, push:      {:>10.1} B (gzip JSON)",
         up as f64 / n as f64
     );
@@ -167,16 +232,16 @@ fn bench(n: usize, backend: &str) {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let pulled = v["sync"]["pulled"].as_u64().unwrap();
     let down = proxy.down.load(Ordering::Relaxed) - down0;
-    println!(
+    say!(
         "first enrollment: pulled {pulled} records in {} requests",
         v["sync"]["requests"]
     );
-    println!("first enrollment time:                   {:>10.2} s", secs);
-    println!(
+    say!("first enrollment time:                   {:>10.2} s", secs);
+    say!(
         "first enrollment peak client memory:     {:>10.1} MiB (max RSS)",
         rss
     );
-    println!(
+    say!(
         "bytes on the wire per record, pull:      {:>10.1} B (gzip JSON)",
         down as f64 / pulled as f64
     );
@@ -187,19 +252,34 @@ fn bench(n: usize, backend: &str) {
     b.sync();
     b.ok(&["child", "set", &id, "dusun=Dusun Kecil"]);
     let inc = b.sync();
-    println!(
+    say!(
         "requests per incremental sync:           {:>10} (pushed {}, pulled {})",
-        inc["requests"], inc["pushed"], inc["pulled"]
+        inc["requests"],
+        inc["pushed"],
+        inc["pulled"]
     );
+
+    let durable = durability(&p);
 
     // Last, because it grows this process, and on Linux a child's max RSS starts from the size
     // of the process that forked it (the enrollment above is measured while this one is small).
-    merge_in_process(n, database());
+    let merge = merge_in_process(n, database());
+    serde_json::json!({
+        "system": format!("sinergi-{backend}"),
+        "records": n,
+        "push_s": push,
+        "push_rps": n as f64 / push,
+        "pull_s": secs,
+        "pull_rps": pulled as f64 / secs,
+        "pull_records": pulled,
+        "merge_rps": merge,
+        "durability": durable,
+    })
 }
 
 /// The server's merge alone: the same requests a device sends, applied by the server's own
 /// service and store in this process (no HTTP, no pull beyond one record).
-fn merge_in_process(n: usize, database: Option<String>) {
+fn merge_in_process(n: usize, database: Option<String>) -> f64 {
     let p = Puskesmas::with_database(database);
     let c = Client::new();
     {
@@ -235,12 +315,13 @@ fn merge_in_process(n: usize, database: Option<String>) {
         requests.push(req.edits.len());
         store.apply_response(&resp).unwrap();
     }
-    println!(
+    say!(
         "server merge throughput (in process):    {:>10.0} records/s  ({merged} records in {} requests, {:.2} s)",
         merged as f64 / busy,
         requests.len(),
         busy
     );
+    merged as f64 / busy
 }
 
 /// A district on PostgreSQL: 40 puskesmas of 25 posyandu, `children` children with a weighing in
