@@ -16,6 +16,7 @@ use sinergi_server::service::Service;
 use sinergi_server::storage::postgres::{fresh_database, PostgresStore};
 use sinergi_server::storage::sqlite::SqliteStore;
 use sinergi_server::storage::{MasterStore, MAX_PAGE_BYTES};
+use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -443,6 +444,70 @@ fn pages_are_bounded_by_bytes(w: World) {
     }
     assert!(pages >= 2, "{pages} page(s)");
     assert_eq!(got, ids, "every event arrives");
+}
+
+/// A push larger than a page, from a device that holds everything else, is confirmed whole in
+/// its answer: none of its records comes back to it, in that answer or in a later page.
+fn a_push_is_confirmed_whole(w: World) {
+    let mut dev = w.enroll("kader_a");
+    let (device_id, hash) = (dev.id, dev.hash.clone());
+    let exchange = |cursor: i64, edits: Vec<Edit>| {
+        let req = SyncRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id,
+            device_clock_ms: w.clock.now_ms(),
+            cursor,
+            edits,
+            page_limit: 10,
+            bundle: false,
+            want_digest: false,
+            repair: None,
+        };
+        w.svc.sync(&hash, &req).unwrap()
+    };
+    // Everything there is, first.
+    let mut cursor = 0;
+    loop {
+        let r = exchange(cursor, Vec::new());
+        cursor = r.cursor;
+        if !r.more {
+            break;
+        }
+    }
+    let mut ids = HashSet::new();
+    let edits: Vec<Edit> = (0..50)
+        .map(|i| {
+            let id = Uuid::now_v7();
+            ids.insert(id);
+            let fields = json!({"posyandu_id": w.posyandu_a.to_string(),
+                "name": format!("Anak {i}"), "sex": "L", "birth_date": "2024-01-01"});
+            w.edit(&mut dev, Kind::Child, id, fields)
+        })
+        .collect();
+    let r = exchange(cursor, edits);
+    assert!(r.refused.is_empty(), "{:?}", r.refused);
+    let confirmed: u32 = r.own.iter().map(|run| run.2).sum();
+    assert_eq!(
+        confirmed, 50,
+        "every record of the push confirmed in its answer"
+    );
+    assert!(r.changes.iter().all(|c| !ids.contains(&c.id)));
+    let (mut cursor, mut more) = (r.cursor, r.more);
+    while more {
+        let next = exchange(cursor, Vec::new());
+        assert!(next.changes.iter().all(|c| !ids.contains(&c.id)), "echoed");
+        (cursor, more) = (next.cursor, next.more);
+    }
+}
+
+#[test]
+fn sqlite_a_push_is_confirmed_whole() {
+    a_push_is_confirmed_whole(sqlite());
+}
+
+#[test]
+fn postgres_a_push_is_confirmed_whole() {
+    a_push_is_confirmed_whole(postgres());
 }
 
 #[test]

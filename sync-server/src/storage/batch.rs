@@ -8,7 +8,7 @@
 //! request's layer, which `flush` writes once, inside the backend's transaction, before the
 //! answer's pages are read.
 
-use super::engine::{dup_keys, dup_keys_of, edit_hash};
+use super::engine::{dup_keys, dup_keys_of};
 use super::{DupKeys, ExitRow, MasterRecord, RecordTx, Result};
 use sinergi_core::model::Kind;
 use sinergi_core::protocol::{Edit, Refusal};
@@ -412,12 +412,26 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
+    /// Room for a request of `n` edits (growing the maps edit by edit cost more than the rest).
+    fn reserve(&self, n: usize) {
+        let mut reads = self.reads.borrow_mut();
+        reads.recs.reserve(2 * n);
+        reads.hash_seqs.reserve(n);
+        reads.keys.reserve(2 * n);
+        let mut done = self.done.borrow_mut();
+        done.recs.reserve(n);
+        done.hashes.reserve(n);
+        done.first_of_hash.reserve(n);
+        done.by_key.reserve(2 * n);
+    }
+
     /// Read ahead what a request's edits will look up, in a few statements: the records they
     /// name and refer to, the hashes they may have been sent under before, and for children
     /// the others sharing their duplicate keys with the pairs already flagged.
-    pub fn prefetch(&self, device: Uuid, edits: &[&Edit]) -> Result<()> {
+    pub fn prefetch(&self, device: Uuid, edits: &[(&Edit, &String)]) -> Result<()> {
+        self.reserve(edits.len());
         let mut ids: Vec<Uuid> = Vec::with_capacity(edits.len() * 2);
-        for e in edits {
+        for (e, _) in edits {
             ids.push(e.id);
             ids.extend(
                 e.fields
@@ -428,7 +442,7 @@ impl<'a> Batch<'a> {
             );
         }
         self.load(ids)?;
-        let hashes: Vec<String> = edits.iter().map(|e| edit_hash(e)).collect();
+        let hashes: Vec<String> = edits.iter().map(|(_, h)| (*h).clone()).collect();
         let found = self.db.edit_seqs_of_hashes(device, &hashes)?;
         {
             let mut reads = self.reads.borrow_mut();
@@ -437,7 +451,8 @@ impl<'a> Batch<'a> {
                 reads.hash_seqs.insert(h, s);
             }
         }
-        self.prefetch_duplicates(edits)
+        let edits: Vec<&Edit> = edits.iter().map(|(e, _)| *e).collect();
+        self.prefetch_duplicates(&edits)
     }
 
     fn prefetch_duplicates(&self, edits: &[&Edit]) -> Result<()> {

@@ -82,17 +82,23 @@ pub fn exchange(
     let applied = apply_request(&batch, who, req, now)?;
     batch.flush()?;
     let mut page = pull(req.cursor, req.page_limit)?;
-    if req.bundle {
-        // A file cannot ask again: carry every page.
-        while page.more {
-            let next = pull(page.cursor, req.page_limit)?;
-            page.changes.extend(next.changes);
-            page.exits.extend(next.exits);
-            page.cursor = next.cursor;
-            page.more = next.more;
-        }
+    let mut own = confirm_own(req, &applied, &mut page);
+    // A file cannot ask again: carry every page. A push is confirmed whole: while the pages hold
+    // nothing but the device's own writes (versions it holds already, left out by
+    // `confirm_own`), the answer goes on to the last of them, so a large push never comes back
+    // to its device in later pages. A page with anything else in it ends the answer as usual.
+    let reach = match req.protocol >= 2 {
+        true => applied.own.values().filter_map(|w| w.written).max(),
+        false => None,
+    };
+    while page.more && (req.bundle || (page.changes.is_empty() && reach > Some(page.cursor))) {
+        let mut next = pull(page.cursor, req.page_limit)?;
+        own.extend(confirm_own(req, &applied, &mut next));
+        page.changes.extend(next.changes);
+        page.exits.extend(next.exits);
+        page.cursor = next.cursor;
+        page.more = next.more;
     }
-    let own = confirm_own(req, &applied, &mut page);
     let unchanged_at = if req.edits.is_empty() {
         Some(current_seq()?)
     } else {
@@ -137,6 +143,7 @@ pub fn apply_request(tx: &Batch, who: &Principal, req: &SyncRequest, now: i64) -
     // what its device had seen, and the stamp depends on the edit alone, never on arrival order.
     let mut floor = (last_sync.unwrap_or(enrolled_ms) + 1).min(now);
     let mut out = Applied {
+        own: HashMap::with_capacity(req.edits.len()),
         clock_offset_ms: offset,
         clock_warning: offset.abs() > CLOCK_WARNING_MS,
         ..Applied::default()
@@ -152,10 +159,11 @@ pub fn apply_request(tx: &Batch, who: &Principal, req: &SyncRequest, now: i64) -
             return Err(ServerError::SeqReused(last_applied));
         }
     }
-    let new: Vec<&Edit> = req
+    let new: Vec<(&Edit, &String)> = req
         .edits
         .iter()
-        .filter(|e| e.device_seq > last_applied)
+        .zip(&hashes)
+        .filter(|(e, _)| e.device_seq > last_applied)
         .collect();
     tx.prefetch(who.device_id, &new)?;
     for (edit, hash) in req.edits.iter().zip(hashes) {

@@ -22,7 +22,7 @@ use sinergi_e2e::{bin, Client, Puskesmas, PASSWORD};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use sinergi_core::protocol::MAX_EDITS_PER_REQUEST;
+use sinergi_core::protocol::{DEFAULT_PAGE, MAX_EDITS_PER_REQUEST};
 use sinergi_server::auth::token_hash;
 use sinergi_server::service::Service;
 use sinergi_server::storage::open_store;
@@ -278,7 +278,8 @@ fn bench(n: usize, backend: &str) -> serde_json::Value {
 }
 
 /// The server's merge alone: the same requests a device sends, applied by the server's own
-/// service and store in this process (no HTTP, no pull beyond one record).
+/// service and store in this process (no HTTP). The answer is what a device gets: its own
+/// writes confirmed (read back to be compared), and the scope digest.
 fn merge_in_process(n: usize, database: Option<String>) -> f64 {
     let p = Puskesmas::with_database(database);
     let c = Client::new();
@@ -300,13 +301,12 @@ fn merge_in_process(n: usize, database: Option<String>) -> f64 {
     let mut busy = 0.0;
     let mut requests = Vec::new();
     loop {
-        let mut req = store
-            .build_request(1, MAX_EDITS_PER_REQUEST, false)
+        let req = store
+            .build_request(DEFAULT_PAGE, MAX_EDITS_PER_REQUEST, false)
             .unwrap();
         if req.edits.is_empty() {
             break;
         }
-        req.page_limit = 1;
         let t = Instant::now();
         let resp = svc.sync(&hash, &req).unwrap();
         busy += t.elapsed().as_secs_f64();
