@@ -79,6 +79,7 @@ def main():
     figures = [
         ("push over HTTP", "push_rps"),
         ("server merge in process", "merge_rps"),
+        ("  half of them possible duplicates", "merge_half_duplicates_rps"),
         ("first enrollment (initial pull)", "pull_rps"),
     ]
     for label, key in figures:

@@ -263,7 +263,12 @@ fn bench(n: usize, backend: &str) -> serde_json::Value {
 
     // Last, because it grows this process, and on Linux a child's max RSS starts from the size
     // of the process that forked it (the enrollment above is measured while this one is small).
-    let merge = merge_in_process(n, database());
+    let merge = merge_in_process(n, database(), false);
+    let merge_dup = merge_in_process(n, database(), true);
+    say!(
+        "  with half of them possible duplicates: {:.2}x the time",
+        merge / merge_dup
+    );
     serde_json::json!({
         "system": format!("sinergi-{backend}"),
         "records": n,
@@ -273,14 +278,17 @@ fn bench(n: usize, backend: &str) -> serde_json::Value {
         "pull_rps": pulled as f64 / secs,
         "pull_records": pulled,
         "merge_rps": merge,
+        "merge_half_duplicates_rps": merge_dup,
         "durability": durable,
     })
 }
 
 /// The server's merge alone: the same requests a device sends, applied by the server's own
 /// service and store in this process (no HTTP). The answer is what a device gets: its own
-/// writes confirmed (read back to be compared), and the scope digest.
-fn merge_in_process(n: usize, database: Option<String>) -> f64 {
+/// writes confirmed (read back to be compared), and the scope digest. With `half_duplicates`,
+/// every second child has the name, sex, birth date and mother of the one before it: each such
+/// pair is flagged for the bidan (a duplicate record).
+fn merge_in_process(n: usize, database: Option<String>, half_duplicates: bool) -> f64 {
     let p = Puskesmas::with_database(database);
     let c = Client::new();
     {
@@ -290,8 +298,9 @@ fn merge_in_process(n: usize, database: Option<String>) -> f64 {
     let token = c.token();
     let mut store = LocalStore::open(c.dir.path()).unwrap();
     for i in 0..n {
+        let like = if half_duplicates { i - i % 2 } else { i };
         store
-            .create(Kind::Child, child_fields(&p.posyandu_a, i))
+            .create(Kind::Child, child_fields(&p.posyandu_a, like))
             .unwrap();
     }
     let master = open_store(&p.database_spec()).unwrap();
@@ -315,8 +324,14 @@ fn merge_in_process(n: usize, database: Option<String>) -> f64 {
         requests.push(req.edits.len());
         store.apply_response(&resp).unwrap();
     }
+    let flagged = svc.store.count(Kind::Duplicate).unwrap();
+    let what = if half_duplicates {
+        "server merge, half possible duplicates:"
+    } else {
+        "server merge throughput (in process):   "
+    };
     say!(
-        "server merge throughput (in process):    {:>10.0} records/s  ({merged} records in {} requests, {:.2} s)",
+        "{what} {:>10.0} records/s  ({merged} records in {} requests, {:.2} s, {flagged} pairs flagged)",
         merged as f64 / busy,
         requests.len(),
         busy
