@@ -108,7 +108,15 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let number = |i: usize| args.get(i).and_then(|a| a.parse::<usize>().ok());
     if let Some(i) = args.iter().position(|a| a == "--district") {
-        district(number(i + 1).unwrap_or(100_000));
+        district(number(i + 1).unwrap_or(100_000), &DISTRICT, None);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--puskesmas") {
+        // On the embedded SQLite file unless `--database postgres` is given.
+        let sqlite = !args.iter().any(|a| a == "postgres");
+        let dir = tempfile::tempdir().unwrap();
+        let file = sqlite.then(|| dir.path().join("master.db").display().to_string());
+        district(number(i + 1).unwrap_or(5_500), &PUSKESMAS, file);
         return;
     }
     JSON.store(args.iter().any(|a| a == "--json"), Ordering::Relaxed);
@@ -339,30 +347,64 @@ fn merge_in_process(n: usize, database: Option<String>, half_duplicates: bool) -
     merged as f64 / busy
 }
 
-/// A district on PostgreSQL: 40 puskesmas of 25 posyandu, `children` children with a weighing in
-/// each of 12 months (about 1.3 million records for 100,000 children), merged by the server's
-/// own engine (one bidan device per puskesmas pushing full requests), then the figures a district
-/// server lives by: first enrollment of a kader and of a bidan over HTTP, an incremental sync, and
-/// the size of the database.
-fn district(children: usize) {
+/// The shape of the master copy `district` builds.
+struct Area {
+    name: &'static str,
+    puskesmas: usize,
+    posyandu: usize,
+    /// Monthly weighings from January of `first_year` (the children are born in 2023).
+    months: usize,
+    first_year: i32,
+}
+
+/// 40 puskesmas of 25 posyandu, a weighing in each of 12 months.
+const DISTRICT: Area = Area {
+    name: "district",
+    puskesmas: 40,
+    posyandu: 25,
+    months: 12,
+    first_year: 2025,
+};
+
+/// One puskesmas of 25 posyandu, each child weighed monthly for 35 months (5,500 children make
+/// about 200,000 records: what a bidan's first enrollment pulls).
+const PUSKESMAS: Area = Area {
+    name: "puskesmas",
+    puskesmas: 1,
+    posyandu: 25,
+    months: 35,
+    first_year: 2024,
+};
+
+/// A district on PostgreSQL (or one puskesmas, on SQLite when `sqlite_file` is given):
+/// `children` children with their monthly weighings (about 1.3 million records for a district
+/// of 100,000 children), merged by the server's own engine (one bidan device per puskesmas
+/// pushing full requests), then the figures a server lives by: first enrollment of a kader and
+/// of a bidan over HTTP, an incremental sync, and the size of the database.
+fn district(children: usize, area: &Area, sqlite_file: Option<String>) {
     use serde_json::json;
     use sinergi_core::protocol::{Edit, EnrollRequest, Role, SyncRequest, PROTOCOL_VERSION};
     use uuid::Uuid;
-    const PUSKESMAS: usize = 40;
-    const POSYANDU: usize = 25;
-    const MONTHS: usize = 12;
+    let backend = if sqlite_file.is_some() {
+        "sqlite"
+    } else {
+        "postgres"
+    };
     println!(
-        "Sinergi district benchmark on postgres: {children} children x {MONTHS} months, {PUSKESMAS} puskesmas, release build, {} cores",
+        "Sinergi {} benchmark on {backend}: {children} children x {} months, {} puskesmas, release build, {} cores",
+        area.name,
+        area.months,
+        area.puskesmas,
         cores()
     );
-    let url = fresh_postgres();
+    let url = sqlite_file.unwrap_or_else(fresh_postgres);
     let svc = Service::new(open_store(&url).unwrap(), Arc::new(SystemClock));
     let now = chrono::Utc::now().timestamp_millis();
     let obj = |v: serde_json::Value| -> Fields { v.as_object().unwrap().clone() };
     // Master data and one bidan and one kader per puskesmas.
     let first = svc.init("Puskesmas 0").unwrap();
     let mut posyandu: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
-    for q in 0..PUSKESMAS {
+    for q in 0..area.puskesmas {
         let pusk = if q == 0 {
             first
         } else {
@@ -378,7 +420,7 @@ fn district(children: usize) {
             id
         };
         let desa = svc.add_desa(&format!("Desa {q}"), Some(pusk)).unwrap();
-        let ps: Vec<Uuid> = (0..POSYANDU)
+        let ps: Vec<Uuid> = (0..area.posyandu)
             .map(|i| {
                 svc.add_posyandu(desa, &format!("Posyandu {q}-{i}"))
                     .unwrap()
@@ -403,7 +445,7 @@ fn district(children: usize) {
         posyandu.push((pusk, ps));
     }
     // Each puskesmas's bidan pushes its children and their weighings, in full requests.
-    let per_pusk = children.div_ceil(PUSKESMAS);
+    let per_pusk = children.div_ceil(area.puskesmas);
     let t = Instant::now();
     let mut merged = 0usize;
     let mut child_no = 0usize;
@@ -454,8 +496,9 @@ fn district(children: usize) {
                 base_seq: 0,
                 fields: child_fields(&p.to_string(), i),
             });
-            for m in 0..MONTHS {
-                let date = chrono::NaiveDate::from_ymd_opt(2025, 1 + m as u32, 10).unwrap();
+            for m in 0..area.months {
+                let (year, month) = (area.first_year + (m / 12) as i32, 1 + (m % 12) as u32);
+                let date = chrono::NaiveDate::from_ymd_opt(year, month, 10).unwrap();
                 let age_m = (date - birth).num_days() as f64 / 30.4375;
                 let weight = ((9.5 + 0.2 * (age_m - 12.0)) * 10.0).round() / 10.0;
                 let length = ((75.0 + 0.9 * (age_m - 12.0)) * 10.0).round() / 10.0;
@@ -472,13 +515,13 @@ fn district(children: usize) {
                         "place": "posyandu"})),
                 });
             }
-            if edits.len() + MONTHS + 1 > MAX_EDITS_PER_REQUEST {
+            if edits.len() + area.months + 1 > MAX_EDITS_PER_REQUEST {
                 flush(&mut edits, &mut merged);
             }
         }
         flush(&mut edits, &mut merged);
         child_no += per_pusk.min(children - child_no);
-        if q % 10 == 9 {
+        if q % 10 == 9 || q + 1 == area.puskesmas {
             println!(
                 "  {} puskesmas merged, {merged} records, {:.0} s",
                 q + 1,
@@ -488,15 +531,20 @@ fn district(children: usize) {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "district merge (in process, on postgres): {:>10.0} records/s  ({merged} records in {secs:.0} s)",
+        "{} merge (in process, on {backend}): {:>10.0} records/s  ({merged} records in {secs:.0} s)",
+        area.name,
         merged as f64 / secs
     );
     drop(svc);
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let size: i64 = admin
-        .query_one("SELECT pg_database_size(current_database())", &[])
-        .unwrap()
-        .get(0);
+    let size = if backend == "sqlite" {
+        std::fs::metadata(&url).map(|m| m.len() as i64).unwrap_or(0)
+    } else {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        admin
+            .query_one("SELECT pg_database_size(current_database())", &[])
+            .unwrap()
+            .get(0)
+    };
     println!(
         "database size:                            {:>10.0} MiB",
         size as f64 / 1_048_576.0
