@@ -63,8 +63,9 @@ fn child_fields(posyandu: &str, i: usize) -> Fields {
     f
 }
 
-/// Run a command and return (seconds, peak RSS in MiB, stdout) of that child process. It is
-/// reaped with `wait4`, which also gives its resource usage.
+/// Run a command and return (seconds, peak RSS in MiB, stdout) of that child process. The peak
+/// is its own high-water mark (VmHWM), read while it runs: `wait4`'s max RSS of a child starts
+/// from the size of the process that forked it, which is large once this one has merged.
 #[allow(clippy::zombie_processes)]
 fn timed_child(mut cmd: Command, stdin: &str) -> (f64, f64, String) {
     use std::io::Write;
@@ -80,8 +81,27 @@ fn timed_child(mut cmd: Command, stdin: &str) -> (f64, f64, String) {
         .write_all(stdin.as_bytes())
         .unwrap();
     let pid = child.id() as i32;
+    let peak_kib = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watcher = {
+        let peak_kib = peak_kib.clone();
+        std::thread::spawn(move || {
+            // Until it exits (a zombie has no memory lines left).
+            while let Some(kib) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("VmHWM:"))
+                        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                })
+            {
+                peak_kib.fetch_max(kib, Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
     let mut stdout = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    watcher.join().unwrap();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
@@ -90,7 +110,11 @@ fn timed_child(mut cmd: Command, stdin: &str) -> (f64, f64, String) {
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "child failed: {stdout}"
     );
-    (secs, usage.ru_maxrss as f64 / 1024.0, stdout)
+    (
+        secs,
+        peak_kib.load(Ordering::Relaxed) as f64 / 1024.0,
+        stdout,
+    )
 }
 
 fn cores() -> usize {
