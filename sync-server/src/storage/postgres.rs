@@ -504,7 +504,9 @@ impl RecordTx for Tx<'_> {
     fn get_many(&self, ids: &[Uuid]) -> Result<Vec<MasterRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
-            for r in self.query(record_sql!("id = ANY($1)"), &[&chunk])? {
+            // A join on the array, not `= ANY($1)`: with thousands of ids a generic plan tests
+            // every row against every element of the array.
+            for r in self.query(record_sql!("id IN (SELECT unnest($1::uuid[]))"), &[&chunk])? {
                 out.push(record_of(&r)?);
             }
         }
@@ -665,7 +667,7 @@ impl RecordTx for Tx<'_> {
         for chunk in hashes.chunks(ROWS_PER_STATEMENT) {
             for r in self.query(
                 "SELECT hash, MIN(device_seq) FROM edit_hashes
-                 WHERE device_id = $1 AND hash = ANY($2) GROUP BY hash",
+                 WHERE device_id = $1 AND hash IN (SELECT unnest($2::text[])) GROUP BY hash",
                 &[&device, &chunk],
             )? {
                 out.insert(r.get(0), r.get::<_, i64>(1) as u64);
@@ -697,7 +699,10 @@ impl RecordTx for Tx<'_> {
 
     fn children_with_keys(&self, niks: &[String], persons: &[String]) -> Result<Vec<MasterRecord>> {
         self.query(
-            record_sql!("kind = 'child' AND (dup_nik = ANY($1) OR dup_person = ANY($2))"),
+            record_sql!(
+                "kind = 'child' AND (dup_nik IN (SELECT unnest($1::text[]))
+                    OR dup_person IN (SELECT unnest($2::text[])))"
+            ),
             &[&niks, &persons],
         )?
         .iter()
@@ -708,7 +713,8 @@ impl RecordTx for Tx<'_> {
     fn pairs_existing(&self, pairs: &[String]) -> Result<HashSet<String>> {
         Ok(self
             .query(
-                "SELECT dup_pair FROM records WHERE dup_pair = ANY($1) AND kind = 'duplicate'",
+                "SELECT dup_pair FROM records
+                 WHERE dup_pair IN (SELECT unnest($1::text[])) AND kind = 'duplicate'",
                 &[&pairs],
             )?
             .iter()
