@@ -9,6 +9,7 @@ pub mod merge;
 pub mod model;
 pub mod protocol;
 pub mod report;
+pub mod screening;
 pub mod seal;
 pub mod store;
 pub mod sync;
