@@ -15,3 +15,15 @@ pub use validate::{validate_record, Lookup, Warning};
 
 /// A record's fields as stored and synced: field name -> JSON value.
 pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// A record's values with an edit's changes on top: a changed field takes its new value, and a
+/// null clears it (the rule every store and the server apply edits by).
+pub fn apply_changes(values: &mut Fields, changes: &Fields) {
+    for (k, v) in changes {
+        if v.is_null() {
+            values.remove(k);
+        } else {
+            values.insert(k.clone(), v.clone());
+        }
+    }
+}

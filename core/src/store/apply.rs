@@ -266,13 +266,7 @@ fn own_versions(
             r.get::<_, String>(0)
         })?;
         for row in rows {
-            for (k, v) in serde_json::from_str::<Fields>(&row?)? {
-                if v.is_null() {
-                    fields.remove(&k);
-                } else {
-                    fields.insert(k, v);
-                }
-            }
+            crate::model::apply_changes(&mut fields, &serde_json::from_str(&row?)?);
         }
         out.push(Change {
             kind: kind.parse().map_err(bad)?,
@@ -396,14 +390,7 @@ fn overlay_pending(tx: &Transaction, id: Uuid, fields: &mut Fields) -> Result<()
         tx.prepare_cached("SELECT fields FROM outbox WHERE id = ?1 ORDER BY device_seq")?;
     let rows = st.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
     for row in rows {
-        let edit: Fields = serde_json::from_str(&row?)?;
-        for (k, v) in edit {
-            if v.is_null() {
-                fields.remove(&k);
-            } else {
-                fields.insert(k, v);
-            }
-        }
+        crate::model::apply_changes(fields, &serde_json::from_str(&row?)?);
     }
     Ok(())
 }

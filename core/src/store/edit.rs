@@ -77,13 +77,7 @@ impl LocalStore {
             (Some((_, f)), false) => serde_json::from_str(f)?,
             (None, true) => Fields::new(),
         };
-        for (k, v) in &changes {
-            if v.is_null() {
-                fields.remove(k);
-            } else {
-                fields.insert(k.clone(), v.clone());
-            }
-        }
+        crate::model::apply_changes(&mut fields, &changes);
         let warnings =
             validate_record(kind, &fields, &ConnLookup(&tx), today).map_err(CoreError::Invalid)?;
         let (posyandu, parent) = scope_of(&tx, kind, &fields)?;

@@ -10,7 +10,7 @@
 
 use super::engine::{dup_keys, dup_keys_of};
 use super::{DupKeys, ExitRow, MasterRecord, RecordTx, Result};
-use sinergi_core::model::Kind;
+use sinergi_core::model::{apply_changes, Kind};
 use sinergi_core::protocol::{Edit, Refusal};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,7 +19,8 @@ use uuid::Uuid;
 /// What was written: by the request's accepted edits, or by the edit being decided.
 #[derive(Default)]
 struct Layer {
-    recs: HashMap<Uuid, MasterRecord>,
+    /// Each record as last written, with its duplicate keys (what `put_many` stores).
+    recs: HashMap<Uuid, (MasterRecord, DupKeys)>,
     seq: Option<i64>,
     exits: Vec<ExitRow>,
     refusals: Vec<(Uuid, Refusal)>,
@@ -33,7 +34,7 @@ struct Layer {
 }
 
 impl Layer {
-    fn put(&mut self, rec: MasterRecord) {
+    fn put(&mut self, rec: MasterRecord) -> DupKeys {
         if let Some(p) = rec.parent_id {
             self.by_parent.entry(p).or_default().push(rec.id);
         }
@@ -41,10 +42,11 @@ impl Layer {
         for k in key_names(&keys) {
             self.by_key.entry(k).or_default().push(rec.id);
         }
-        if let Some(pair) = keys.pair {
-            self.pairs.insert(pair);
+        if let Some(pair) = &keys.pair {
+            self.pairs.insert(pair.clone());
         }
-        self.recs.insert(rec.id, rec);
+        self.recs.insert(rec.id, (rec, keys.clone()));
+        keys
     }
 
     /// Take over what an accepted edit wrote.
@@ -186,16 +188,16 @@ impl<'a> Batch<'a> {
     }
 
     pub fn get(&self, id: Uuid) -> Result<Option<MasterRecord>> {
-        if let Some(r) = self.written(|l| l.recs.get(&id).cloned()) {
+        if let Some(r) = self.written(|l| l.recs.get(&id).map(|(r, _)| r.clone())) {
             return Ok(Some(r));
         }
         self.load([id])?;
         Ok(self.reads.borrow().recs.get(&id).cloned().flatten())
     }
 
-    /// Write a record whose `seq` the engine took from `next_seq`.
-    pub fn put(&self, rec: &MasterRecord) {
-        self.write(|l| l.put(rec.clone()));
+    /// Write a record whose `seq` the engine took from `next_seq`; its duplicate keys come back.
+    pub fn put(&self, rec: &MasterRecord) -> DupKeys {
+        self.write(|l| l.put(rec.clone()))
     }
 
     pub fn current_seq(&self) -> Result<i64> {
@@ -461,13 +463,7 @@ impl<'a> Batch<'a> {
             // The keys the child will most likely have: what it holds with the edit on top (a
             // key that turns out otherwise is read when asked for).
             let mut values = self.get(e.id)?.map(|r| r.values()).unwrap_or_default();
-            for (k, v) in &e.fields {
-                if v.is_null() {
-                    values.remove(k);
-                } else {
-                    values.insert(k.clone(), v.clone());
-                }
-            }
+            apply_changes(&mut values, &e.fields);
             names_of.push((e.id, key_names(&dup_keys_of(Kind::Child, &values))));
         }
         let all: Vec<String> = names_of.iter().flat_map(|(_, n)| n.clone()).collect();
@@ -496,10 +492,9 @@ impl<'a> Batch<'a> {
     pub fn flush(&self) -> Result<()> {
         debug_assert!(self.edit.borrow().is_none(), "flush inside an edit");
         let done = std::mem::take(&mut *self.done.borrow_mut());
-        let mut recs: Vec<&MasterRecord> = done.recs.values().collect();
-        recs.sort_by_key(|r| r.seq);
-        let rows: Vec<(&MasterRecord, DupKeys)> =
-            recs.into_iter().map(|r| (r, dup_keys(r))).collect();
+        let mut rows: Vec<(&MasterRecord, &DupKeys)> =
+            done.recs.values().map(|(r, k)| (r, k)).collect();
+        rows.sort_by_key(|(r, _)| r.seq);
         if !rows.is_empty() {
             self.db.put_many(&rows)?;
         }
@@ -517,7 +512,7 @@ impl<'a> Batch<'a> {
         }
         // What was written is now what the database holds.
         let mut reads = self.reads.borrow_mut();
-        for (id, r) in done.recs {
+        for (id, (r, _)) in done.recs {
             reads.recs.insert(id, Some(r));
         }
         reads.keys.clear();

@@ -10,7 +10,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sinergi_core::hlc::Hlc;
 use sinergi_core::merge::{wins, FieldState};
-use sinergi_core::model::{check_write, validate_record, Fields, Kind, Lookup, REFERENCES};
+use sinergi_core::model::{
+    apply_changes, check_write, validate_record, Fields, Kind, Lookup, REFERENCES,
+};
 use sinergi_core::protocol::{Change, Edit, OwnRun, Refusal, SyncRequest, SyncResponse};
 use sinergi_core::store::CLOCK_WARNING_MS;
 use sinergi_core::Problem;
@@ -317,13 +319,7 @@ fn own_version(
     }
     let mut expected = w.pre_values.clone();
     for e in edits {
-        for (k, v) in &e.fields {
-            if v.is_null() {
-                expected.remove(k);
-            } else {
-                expected.insert(k.clone(), v.clone());
-            }
-        }
+        apply_changes(&mut expected, &e.fields);
     }
     (expected == c.fields).then_some(last)
 }
@@ -535,13 +531,13 @@ fn apply_edit(
         rec.puskesmas_id = puskesmas;
         rec.parent_id = parent;
         rec.seq = seq;
-        tx.put(&rec);
+        let keys = tx.put(&rec);
         done.written = Some(seq);
         if moved {
             move_dependents(tx, rec.id, posyandu, puskesmas)?;
         }
         if kind == Kind::Child {
-            flag_duplicates(tx, &rec, now)?;
+            flag_duplicates(tx, &rec, &keys, now)?;
             if changed.iter().any(|c| c == "merged_into") {
                 if let Err(p) = follow_merge(tx, who, &rec, now)? {
                     return Ok(Err(p));
@@ -711,12 +707,12 @@ pub fn dup_keys_of(kind: Kind, v: &Fields) -> DupKeys {
     }
 }
 
-fn flag_duplicates(tx: &Batch, rec: &MasterRecord, now: i64) -> Result<()> {
-    let keys = dup_keys(rec);
+/// Flag every other child sharing one of `keys` (this child's, as `Batch::put` computed them).
+fn flag_duplicates(tx: &Batch, rec: &MasterRecord, keys: &DupKeys, now: i64) -> Result<()> {
     if keys.nik.is_none() && keys.person.is_none() {
         return Ok(());
     }
-    for other in tx.duplicate_candidates(&keys, rec.puskesmas_id, rec.id)? {
+    for other in tx.duplicate_candidates(keys, rec.puskesmas_id, rec.id)? {
         if tx.duplicate_pair_exists(rec.id, other)? {
             continue;
         }

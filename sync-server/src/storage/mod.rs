@@ -216,7 +216,7 @@ pub trait RecordTx {
     /// The records of these ids that exist (in no particular order).
     fn get_many(&self, ids: &[Uuid]) -> Result<Vec<MasterRecord>>;
     /// Write records (each id once) whose `seq` the engine has already taken.
-    fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()>;
+    fn put_many(&self, recs: &[(&MasterRecord, &DupKeys)]) -> Result<()>;
     /// The sequence counter as this transaction sees it.
     fn current_seq(&self) -> Result<i64>;
     fn set_seq(&self, seq: i64) -> Result<()>;

@@ -513,7 +513,7 @@ impl RecordTx for Tx<'_> {
         Ok(out)
     }
 
-    fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()> {
+    fn put_many(&self, recs: &[(&MasterRecord, &DupKeys)]) -> Result<()> {
         for chunk in recs.chunks(ROWS_PER_STATEMENT) {
             let mut cols = RecordColumns::default();
             for (rec, dup) in chunk {
@@ -1092,7 +1092,7 @@ impl MasterStore for PostgresStore {
                         )?;
                     }
                     Row::Record(rec) => {
-                        tx.put_many(&[(&rec, engine::dup_keys(&rec))])?;
+                        tx.put_many(&[(&rec, &engine::dup_keys(&rec))])?;
                     }
                     Row::Exit(e) => tx.add_exits(&[e])?,
                     Row::User(u) => tx.insert_user(&u)?,

@@ -404,7 +404,7 @@ impl RecordTx for Tx<'_> {
         Ok(out)
     }
 
-    fn put_many(&self, recs: &[(&MasterRecord, DupKeys)]) -> Result<()> {
+    fn put_many(&self, recs: &[(&MasterRecord, &DupKeys)]) -> Result<()> {
         let mut st = self.0.prepare_cached(
             "INSERT INTO records(id, kind, posyandu_id, puskesmas_id, parent_id, fields, clocks, seq, dup_nik, dup_person, dup_pair)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -1010,7 +1010,7 @@ impl MasterStore for SqliteStore {
                         )?;
                     }
                     Row::Record(rec) => {
-                        tx.put_many(&[(&rec, engine::dup_keys(&rec))])?;
+                        tx.put_many(&[(&rec, &engine::dup_keys(&rec))])?;
                     }
                     Row::Exit(e) => tx.add_exits(&[e])?,
                     Row::User(u) => {
